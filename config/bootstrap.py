@@ -1,0 +1,163 @@
+"""The composition root: the one place that builds the helpdesk from its parts.
+
+``bootstrap()`` reads the settings, validates the helpdesk file, opens the
+store and migrates it, seeds the shipped Q&As, loads the topic model (training
+one on a fresh checkout), and returns a ``Helpdesk`` holding the service. Tests
+call it with their own settings (a PostgreSQL URL, a temporary folder, a fixed
+clock), so nothing here is global.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import Engine
+
+from classifier.model import (
+    LabelledExample,
+    ModelFileError,
+    TopicModel,
+    fingerprint,
+    load_examples,
+    train_topic_model,
+)
+from config.settings import ConfigError, HelpdeskFile, Settings, load_helpdesk_file
+from kb.db import make_engine, migrate, session_factory, unit_of_work
+from kb.policy import Deadlines, Department, FocalPoint, HelpdeskPolicy, Topic
+from kb.qa_bank import learned_examples, seed_qa_bank, shipped_qas
+from kb.service import HelpdeskService, utc_now
+
+log = logging.getLogger(__name__)
+
+SHIPPED_EXAMPLES = Path(str(resources.files("classifier") / "data"))
+MIN_EXAMPLES_PER_TOPIC = 5
+
+
+def build_policy(file: HelpdeskFile) -> HelpdeskPolicy:
+    """Turn the validated file into the plain values the service runs by."""
+    h, d = file.helpdesk, file.deadlines
+    return HelpdeskPolicy(
+        name=h.name,
+        email=h.email,
+        languages=tuple(h.languages),
+        reference_prefix=h.reference_prefix,
+        topics={code: Topic(code, dict(t.names), t.description, tuple(t.departments)) for code, t in file.topics.items()},
+        departments={
+            code: Department(code, dep.name, tuple(FocalPoint(fp.name, fp.email) for fp in dep.focal_points))
+            for code, dep in file.departments.items()
+        },
+        always_consult=tuple(file.routing.always_consult),
+        deadlines=Deadlines(d.target_reply_days, d.input_due_days, d.day_count, d.holiday_country,
+                            d.reminder_every_days, d.max_reminders, d.warn_days_before_target),
+        confidence_threshold=file.classifier.confidence_threshold,
+        max_topics=file.classifier.max_topics,
+        top_k=file.matching.top_k,
+        good_match_score=file.matching.good_match_score,
+    )
+
+
+def example_files(file: HelpdeskFile, config_path: Path) -> list[Path]:
+    extra = [(config_path.parent / p) if not Path(p).is_absolute() else Path(p) for p in file.classifier.examples]
+    return sorted(SHIPPED_EXAMPLES.glob("*.tsv")) + extra
+
+
+def training_set(helpdesk: "Helpdesk") -> list[LabelledExample]:
+    """The shipped and configured examples, plus the Q&A bank and specialist-confirmed queries."""
+    codes = set(helpdesk.policy.topic_codes)
+    try:
+        examples = [e for e in load_examples(helpdesk.example_paths) if not e.topics or codes & set(e.topics)]
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"classifier.examples: {exc}") from None
+    with unit_of_work(helpdesk.sessions) as session:
+        examples += learned_examples(session, codes)
+    counts = {code: 0 for code in codes}
+    for e in examples:
+        for code in e.topics:
+            if code in counts:
+                counts[code] += 1
+    thin = sorted(code for code, n in counts.items() if n < MIN_EXAMPLES_PER_TOPIC)
+    if thin:
+        raise ConfigError(
+            f"topics {', '.join(thin)}: fewer than {MIN_EXAMPLES_PER_TOPIC} labelled examples each; add questions "
+            "for them to a file listed in classifier.examples (format: topic<TAB>question)"
+        )
+    return examples
+
+
+def train_and_save(helpdesk: "Helpdesk") -> TopicModel:
+    examples = training_set(helpdesk)
+    model = train_topic_model(examples, helpdesk.policy.topic_codes)
+    model.save(helpdesk.settings.resolved_model_path())
+    log.info("trained the topic model on %d examples -> %s", len(examples), helpdesk.settings.resolved_model_path())
+    return model
+
+
+@dataclass
+class Helpdesk:
+    """The assembled application: settings, policy, store and service."""
+
+    settings: Settings
+    file: HelpdeskFile
+    policy: HelpdeskPolicy
+    engine: Engine
+    example_paths: list[Path]
+    clock: Callable[[], datetime]
+    _service: HelpdeskService | None = None
+
+    @property
+    def sessions(self):
+        return session_factory(self.engine)
+
+    @property
+    def service(self) -> HelpdeskService:
+        if self._service is None:
+            self._service = HelpdeskService(self.sessions, self.policy, self.load_model(), clock=self.clock)
+        return self._service
+
+    def load_model(self) -> TopicModel:
+        """The saved model; trained now if there is none or it was trained for other topics."""
+        path = self.settings.resolved_model_path()
+        try:
+            model = TopicModel.load(path)
+        except ModelFileError as exc:
+            if path.exists():
+                log.warning("%s; retraining", exc)
+            return train_and_save(self)
+        if model.topics != self.policy.topic_codes:
+            log.warning("the saved model knows other topics than the configuration; retraining")
+            return train_and_save(self)
+        if model.trained_on != fingerprint(training_set(self), self.policy.topic_codes):
+            log.info("the training examples changed since the model was trained; `helpdesk train` will update it")
+        return model
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def bootstrap(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now,
+              seed: bool = True) -> Helpdesk:
+    """Build the helpdesk; raises ``ConfigError`` (before any change) if the configuration is wrong."""
+    settings = settings or Settings()
+    file = load_helpdesk_file(settings.config)
+    policy = build_policy(file)
+    paths = example_files(file, Path(settings.config))
+    for p in paths:
+        if not p.exists():
+            raise ConfigError(f"classifier.examples: {p} does not exist")
+    try:
+        engine = make_engine(settings.resolved_database_url())
+    except Exception as exc:  # a malformed URL: say so plainly
+        raise ConfigError(f"DATABASE_URL: cannot use {settings.resolved_database_url()!r}: {exc}") from None
+    migrate(engine)
+    helpdesk = Helpdesk(settings, file, policy, engine, paths, clock)
+    if seed:
+        with unit_of_work(helpdesk.sessions) as session:
+            added, updated = seed_qa_bank(session, shipped_qas(), clock())
+        if added or updated:
+            log.info("Q&A bank: %d shipped entries added, %d updated", added, updated)
+    return helpdesk

@@ -1,0 +1,202 @@
+"""The ``helpdesk`` command line.
+
+Every command builds the helpdesk through ``config.bootstrap`` and makes one
+call on the service. Mistakes in the configuration or the input end the
+command with a clear message and a non-zero exit status, before anything is
+changed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tomllib
+from datetime import date, timedelta
+from functools import wraps
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from config.bootstrap import Helpdesk, bootstrap, train_and_save, training_set
+from config.render import detail_view, queries_table, triage_panel
+from config.settings import ConfigError, Settings
+from kb.intake import QueryRejectedError, QuerySubmission
+from kb.models import Channel, QueryStatus
+from kb.service import QueryNotFoundError
+
+app = typer.Typer(help="Triage for a business helpdesk on international labour standards.", no_args_is_help=True,
+                  add_completion=False)
+console = Console()
+errors = Console(stderr=True)
+SAMPLES = Path(__file__).with_name("samples") / "queries.toml"
+
+
+def _friendly(command):
+    """Turn expected failures into one clear line and exit status (2: configuration, 1: input)."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ConfigError as exc:
+            errors.print(f"[bold red]Configuration error[/]: {exc}", highlight=False)
+            raise typer.Exit(2)
+        except (QueryRejectedError, QueryNotFoundError, ValueError) as exc:
+            errors.print(f"[bold red]Error[/]: {exc}", highlight=False)
+            raise typer.Exit(1)
+
+    return wrapper
+
+
+def _open() -> Helpdesk:
+    return bootstrap(Settings())
+
+
+@app.command()
+@_friendly
+def demo(samples: Path = typer.Option(SAMPLES, help="TOML file of sample queries")) -> None:
+    """Triage the shipped sample queries (EN/FR/ES) and print each decision."""
+    helpdesk = _open()
+    try:
+        items = tomllib.loads(samples.read_text(encoding="utf-8"))["query"]
+        for item in items:
+            report = helpdesk.service.submit_query(QuerySubmission(
+                text=item["text"], channel=Channel.EMAIL, subject=item.get("subject"), email=item.get("email"),
+                name=item.get("name"), organisation=item.get("organisation"), country=item.get("country"),
+                requester_type=item.get("type"), sector=item.get("sector"),
+                confidential=item.get("confidential", False), source_key=f"sample:{item['id']}",
+            ))
+            console.print(triage_panel(report))
+        console.print(f"{len(items)} sample queries triaged. Try: helpdesk queries · helpdesk show <reference>")
+    finally:
+        helpdesk.close()
+
+
+@app.command()
+@_friendly
+def ask(
+    text: str = typer.Argument(..., help="The question"),
+    email: Optional[str] = typer.Option(None, help="Requester's email address"),
+    name: Optional[str] = typer.Option(None, help="Requester's name"),
+    org: Optional[str] = typer.Option(None, "--org", help="Requester's organisation"),
+    country: Optional[str] = typer.Option(None, help="ISO 3166 country code, e.g. GH"),
+    type_: Optional[str] = typer.Option(None, "--type", help="management, workers, employers_organisation, "
+                                                             "government or other"),
+    sector: Optional[str] = typer.Option(None, help="Sector of operation"),
+    subject: Optional[str] = typer.Option(None, help="Subject line"),
+    confidential: bool = typer.Option(False, help="Share nothing identifying with focal points"),
+    as_json: bool = typer.Option(False, "--json", help="Print the triage as one JSON object"),
+) -> None:
+    """Submit one query from the terminal and print its triage."""
+    helpdesk = _open()
+    try:
+        report = helpdesk.service.submit_query(QuerySubmission(
+            text=text, channel=Channel.CLI, subject=subject, email=email, name=name, organisation=org,
+            country=country, requester_type=type_, sector=sector, confidential=confidential))
+    finally:
+        helpdesk.close()
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        console.print(triage_panel(report))
+
+
+@app.command()
+@_friendly
+def queries(
+    status: Optional[QueryStatus] = typer.Option(None, help="Only queries in this status"),
+    overdue: bool = typer.Option(False, help="Only queries past their target reply date"),
+) -> None:
+    """List queries with their status, target date and an overdue mark."""
+    helpdesk = _open()
+    try:
+        rows = helpdesk.service.list_queries(status, overdue_only=overdue)
+    finally:
+        helpdesk.close()
+    console.print(queries_table(rows) if rows else "No queries yet. Try: helpdesk demo")
+
+
+@app.command()
+@_friendly
+def show(reference: str, as_json: bool = typer.Option(False, "--json", help="Print as JSON")) -> None:
+    """Show one query with its triage, consultations, outbox and history."""
+    helpdesk = _open()
+    try:
+        detail = helpdesk.service.show_query(reference)
+    finally:
+        helpdesk.close()
+    if as_json:
+        data = {"query": detail.report.as_dict(), "overdue": detail.overdue, "consultations": detail.consultations,
+                "messages": detail.messages, "outbox": detail.outbox, "drafts": detail.drafts,
+                "history": detail.history}
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    else:
+        detail_view(detail, console)
+
+
+@app.command()
+@_friendly
+def extend(
+    reference: str,
+    reason: str = typer.Option(..., help="Why (kept for the annual report)"),
+    days: Optional[int] = typer.Option(None, help="Move the target this many days later"),
+    to: Optional[str] = typer.Option(None, help="New target date, YYYY-MM-DD"),
+) -> None:
+    """Extend a query's target reply date (complex or controversial queries)."""
+    helpdesk = _open()
+    try:
+        current = helpdesk.service.report(reference).target_reply_date
+        if (days is None) == (to is None):
+            raise ValueError("give either --days or --to")
+        new_date = date.fromisoformat(to) if to else current + timedelta(days=days)
+        report = helpdesk.service.extend_target(reference, new_date, reason)
+    finally:
+        helpdesk.close()
+    console.print(f"{report.reference}: target reply date {current} -> {report.target_reply_date}")
+
+
+@app.command()
+@_friendly
+def train(evaluate: bool = typer.Option(False, help="Also cross-validate and print accuracy figures")) -> None:
+    """Train the topic model from the labelled examples and the Q&A bank, and save it."""
+    helpdesk = bootstrap(Settings())
+    try:
+        model = train_and_save(helpdesk)
+        console.print(f"Trained on {len(training_set(helpdesk))} examples, {len(model.vocabulary):,} features "
+                      f"-> {helpdesk.settings.resolved_model_path()}")
+        if evaluate:
+            from classifier.evaluation import cross_validate
+
+            report = cross_validate(training_set(helpdesk), helpdesk.policy.topic_codes,
+                                    threshold=helpdesk.policy.confidence_threshold,
+                                    max_topics=helpdesk.policy.max_topics)
+            console.print(f"5-fold cross-validation on {report.examples} examples at threshold {report.threshold}: "
+                          f"precision {report.precision:.2f}, recall {report.recall:.2f}, F1 {report.f1:.2f}, "
+                          f"top-1 accuracy {report.top1_accuracy:.2f}, manual triage {report.manual_triage_rate:.0%}")
+            console.print("top-1 by language: " + ", ".join(f"{k} {v:.2f}" for k, v in report.top1_by_language.items()))
+    finally:
+        helpdesk.close()
+
+
+@app.command()
+@_friendly
+def check() -> None:
+    """Validate the configuration and open the store; prints what is fine."""
+    helpdesk = bootstrap(Settings(), seed=False)
+    try:
+        p = helpdesk.policy
+        console.print(f"configuration OK: {helpdesk.settings.config} — {len(p.topics)} topics, "
+                      f"{len(p.departments)} departments, always consulted: {', '.join(p.always_consult) or 'none'}")
+        console.print(f"database OK: {helpdesk.engine.url.render_as_string(hide_password=True)}")
+    finally:
+        helpdesk.close()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    app()

@@ -1,0 +1,187 @@
+"""Typed settings: the helpdesk file (topics, departments, deadlines) and the environment.
+
+The file holds what a helpdesk manager edits; the environment holds where
+things are (database URL, data folder) and every secret. Any mistake in the
+file is reported as one message naming each wrong field and what is allowed,
+and the program stops before touching anything.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_FILE = Path(__file__).with_name("helpdesk.toml")
+SUPPORTED_LANGUAGES = ("en", "fr", "es")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ConfigError(Exception):
+    """The configuration is wrong; the message lists every problem with its field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_email(value: str) -> str:
+    if not EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value.lower()
+
+
+class HelpdeskSection(_Strict):
+    name: str = Field(min_length=1)
+    email: str
+    languages: list[Literal["en", "fr", "es"]] = Field(default=list(SUPPORTED_LANGUAGES), min_length=1)
+    reference_prefix: str = Field(default="HD", pattern=r"^[A-Z]{2,6}$")
+
+    _email = field_validator("email")(_check_email)
+
+
+class DeadlinesSection(_Strict):
+    target_reply_days: int = Field(default=14, ge=1, le=365)
+    input_due_days: int = Field(default=5, ge=1, le=90)
+    day_count: Literal["calendar", "working"] = "calendar"
+    holiday_country: str | None = None
+    reminder_every_days: int = Field(default=3, ge=1, le=60)
+    max_reminders: int = Field(default=2, ge=0, le=20)
+    warn_days_before_target: int = Field(default=3, ge=0, le=60)
+
+    @field_validator("holiday_country")
+    @classmethod
+    def _known_holiday_country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        import holidays
+
+        code = value.upper()
+        if code not in holidays.list_supported_countries():
+            raise ValueError(f"{value!r} is not a country the holidays package knows (use an ISO 3166 alpha-2 code)")
+        return code
+
+
+class ClassifierSection(_Strict):
+    confidence_threshold: float = Field(default=0.4, gt=0, lt=1)
+    max_topics: int = Field(default=3, ge=1, le=6)
+    #: Extra labelled-example files (``topic<TAB>question``), besides the shipped ones.
+    examples: list[str] = Field(default_factory=list)
+
+
+class MatchingSection(_Strict):
+    top_k: int = Field(default=3, ge=1, le=10)
+    good_match_score: float = Field(default=45, ge=0, le=100)
+
+
+class RoutingSection(_Strict):
+    always_consult: list[str] = Field(default_factory=list)
+
+
+class FocalPointEntry(_Strict):
+    name: str = Field(min_length=1)
+    email: str
+
+    _email = field_validator("email")(_check_email)
+
+
+class DepartmentEntry(_Strict):
+    name: str = Field(min_length=1)
+    focal_points: list[FocalPointEntry] = Field(min_length=1)
+
+
+class TopicEntry(_Strict):
+    departments: list[str]
+    names: dict[str, str]
+    description: str = ""
+
+    @field_validator("names")
+    @classmethod
+    def _english_name(cls, value: dict[str, str]) -> dict[str, str]:
+        if "en" not in value:
+            raise ValueError("needs at least an English name (en)")
+        return value
+
+
+class HelpdeskFile(_Strict):
+    helpdesk: HelpdeskSection
+    deadlines: DeadlinesSection = DeadlinesSection()
+    classifier: ClassifierSection = ClassifierSection()
+    matching: MatchingSection = MatchingSection()
+    routing: RoutingSection = RoutingSection()
+    departments: dict[str, DepartmentEntry] = Field(min_length=1)
+    topics: dict[str, TopicEntry] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> "HelpdeskFile":
+        known = sorted(self.departments)
+        problems = []
+        for code, topic in self.topics.items():
+            if not topic.departments:
+                problems.append(f"topics.{code}.departments: a topic must name at least one department")
+            for dep in topic.departments:
+                if dep not in self.departments:
+                    problems.append(f"topics.{code}.departments: unknown department {dep!r} (known: {', '.join(known)})")
+        for dep in self.routing.always_consult:
+            if dep not in self.departments:
+                problems.append(f"routing.always_consult: unknown department {dep!r} (known: {', '.join(known)})")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+
+def _describe(error: ValidationError) -> list[str]:
+    lines = []
+    for e in error.errors():
+        where = ".".join(str(p) for p in e["loc"])
+        message = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            message = "unknown field (check its spelling)"
+        elif e["type"] == "missing":
+            message = "required field is missing"
+        for part in message.split("\n"):
+            lines.append(f"{where}: {part}" if where and not part.startswith(("topics.", "routing.")) else part)
+    return lines
+
+
+def load_helpdesk_file(path: Path) -> HelpdeskFile:
+    """Read and validate the helpdesk file; raises ``ConfigError`` listing every problem."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file (set HELPDESK_CONFIG to an existing file)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    try:
+        return HelpdeskFile.model_validate(data)
+    except ValidationError as exc:
+        problems = "\n".join(f"  - {line}" for line in _describe(exc))
+        raise ConfigError(f"{path}: the configuration has {exc.error_count()} problem(s):\n{problems}") from None
+
+
+class Settings(BaseSettings):
+    """Where things are, from the environment (or a ``.env`` file). Secrets only ever come from here."""
+
+    model_config = SettingsConfigDict(env_prefix="HELPDESK_", env_file=".env", extra="ignore")
+
+    #: The helpdesk file; the shipped default is a complete, realistic example.
+    config: Path = DEFAULT_FILE
+    #: Where the SQLite database and the trained model live by default.
+    data_dir: Path = Path("var")
+    #: Any SQLAlchemy URL; the environment variable is DATABASE_URL (no prefix), as most hosts set it.
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    #: The trained topic model (built by ``helpdesk train``, or on first run).
+    model_path: Path | None = None
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'helpdesk.db').as_posix()}"
+
+    def resolved_model_path(self) -> Path:
+        return self.model_path or self.data_dir / "topic-model.npz"

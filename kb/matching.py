@@ -1,0 +1,188 @@
+"""Find the Q&As that already answer a new query.
+
+Two stages, because the bank may hold 100,000 entries and a query must be
+matched in a few milliseconds:
+
+1. **Retrieve** with a word tf-idf index (stems and stem pairs, accents folded,
+   function words dropped) kept as a term -> postings table. Only the query's
+   own terms are looked up, and terms found in more than 5% of a large bank are
+   skipped (they rank nothing and cost the most).
+2. **Rerank** the best candidates with rapidfuzz (token-set similarity of the
+   folded stems, which forgives word order and extra words), plus agreement of
+   the Q&A's topics with the topics found for the query.
+
+Each match carries the terms it shares with the query, so the specialist can
+see *why* it was proposed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import snowballstemmer
+from rapidfuzz import fuzz
+
+from classifier.text import content_words
+
+STEMMERS = {"en": "english", "fr": "french", "es": "spanish"}
+#: In banks larger than this, very common terms are skipped at query time.
+COMMON_TERM_MIN_BANK = 200
+COMMON_TERM_SHARE = 0.05
+CANDIDATES = 30
+#: A match resting on a single shared word ("salary") is a coincidence, not an answer.
+MIN_SHARED_TERMS_FOR_GOOD = 2
+ANSWER_TERM_WEIGHT = 0.25
+WEIGHTS = {"lexical": 0.45, "fuzzy": 0.30, "topics": 0.20, "language": 0.05}
+
+
+@dataclass(frozen=True)
+class QAEntry:
+    """What the matcher needs of a Q&A (a plain value, not a database row)."""
+
+    id: int
+    key: str
+    question: str
+    answer: str
+    topics: tuple[str, ...]
+    language: str
+
+
+@dataclass(frozen=True)
+class QAMatch:
+    entry: QAEntry
+    score: float  # 0-100
+    lexical: float  # cosine of the tf-idf vectors, 0-1
+    fuzzy: float  # rapidfuzz token-set ratio, 0-100
+    shared_terms: tuple[str, ...]
+    good: bool
+
+
+def _tf(count: float) -> float:
+    """Sublinear term frequency that also accepts the fractional counts of answer terms."""
+    return 1.0 + math.log(count) if count >= 1 else count
+
+
+class Analyser:
+    """Stems content words with the stemmer of the text's language."""
+
+    def __init__(self) -> None:
+        self._stemmers = {code: snowballstemmer.stemmer(name) for code, name in STEMMERS.items()}
+
+    def stems(self, text: str, language: str) -> list[str]:
+        words = content_words(text)
+        stemmer = self._stemmers.get(language)
+        return stemmer.stemWords(words) if stemmer else words
+
+    def terms(self, stems: Sequence[str]) -> list[str]:
+        return list(stems) + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
+
+
+class QAMatcher:
+    """An immutable index over a Q&A bank; rebuild it when the bank changes."""
+
+    def __init__(self, entries: Iterable[QAEntry], analyser: Analyser | None = None) -> None:
+        self.analyser = analyser or Analyser()
+        self.entries: list[QAEntry] = list(entries)
+        self._stem_text: list[str] = []
+        postings: dict[str, list[tuple[int, float]]] = {}
+        for doc, entry in enumerate(self.entries):
+            stems = self.analyser.stems(entry.question, entry.language)
+            self._stem_text.append(" ".join(stems))
+            counts: dict[str, float] = {}
+            for term in self.analyser.terms(stems):
+                counts[term] = counts.get(term, 0) + 1
+            # The answer speaks the requester's vocabulary too ("a 16-year-old may work..."),
+            # but what the Q&A is *about* is its question: answer terms count for less.
+            for term in self.analyser.stems(entry.answer, entry.language):
+                counts[term] = counts.get(term, 0) + ANSWER_TERM_WEIGHT
+            for term, count in counts.items():
+                postings.setdefault(term, []).append((doc, count))
+        n = max(len(self.entries), 1)
+        self._idf: dict[str, float] = {}
+        self._docs: dict[str, np.ndarray] = {}
+        self._weights: dict[str, np.ndarray] = {}
+        norms = np.zeros(n)
+        for term, plist in postings.items():
+            idf = math.log((1 + n) / (1 + len(plist))) + 1.0
+            docs = np.fromiter((d for d, _ in plist), dtype=np.int64, count=len(plist))
+            w = np.fromiter((_tf(c) * idf for _, c in plist), dtype=np.float64, count=len(plist))
+            self._idf[term], self._docs[term], self._weights[term] = idf, docs, w
+            np.add.at(norms, docs, w * w)
+        norms = np.sqrt(norms)
+        norms[norms == 0] = 1.0
+        for term in self._weights:  # store unit-length document vectors
+            self._weights[term] = self._weights[term] / norms[self._docs[term]]
+        self._max_df = len(self.entries) * COMMON_TERM_SHARE if len(self.entries) > COMMON_TERM_MIN_BANK else None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def match(
+        self,
+        text: str,
+        language: str,
+        topics: Sequence[str] = (),
+        *,
+        k: int = 3,
+        good_score: float = 45.0,
+    ) -> list[QAMatch]:
+        """The ``k`` best Q&As for ``text``, best first, each flagged good or not."""
+        if not self.entries:
+            return []
+        stems = self.analyser.stems(text, language)
+        counts: dict[str, int] = {}
+        for term in self.analyser.terms(stems):
+            if term in self._idf:
+                counts[term] = counts.get(term, 0) + 1
+        if not counts:
+            return []
+        query_weights = {t: (1.0 + math.log(c)) * self._idf[t] for t, c in counts.items()}
+        query_norm = math.sqrt(sum(w * w for w in query_weights.values()))
+        scores = np.zeros(len(self.entries))
+        for term, qw in query_weights.items():
+            docs = self._docs[term]
+            if self._max_df is not None and len(docs) > self._max_df:
+                continue
+            scores[docs] += qw / query_norm * self._weights[term]
+        top = min(CANDIDATES, int(np.count_nonzero(scores)))
+        if top == 0:
+            return []
+        candidates = np.argpartition(-scores, top - 1)[:top]
+        query_stems = " ".join(stems)
+        query_terms = set(query_weights)
+        wanted = set(topics)
+        results = []
+        for doc in candidates:
+            entry = self.entries[doc]
+            lexical = float(min(scores[doc], 1.0))
+            fuzzy = fuzz.token_set_ratio(query_stems, self._stem_text[doc])
+            overlap = len(wanted & set(entry.topics)) / len(entry.topics) if wanted and entry.topics else 0.0
+            score = 100.0 * (
+                WEIGHTS["lexical"] * lexical
+                + WEIGHTS["fuzzy"] * fuzzy / 100.0
+                + WEIGHTS["topics"] * overlap
+                + WEIGHTS["language"] * (entry.language == language)
+            )
+            results.append((score, int(doc), lexical, fuzzy))
+        results.sort(key=lambda r: -r[0])
+        matches = []
+        for score, doc, lexical, fuzzy in results[:k]:
+            shared = self._shared_terms(query_terms, doc)
+            good = score >= good_score and len(shared) >= MIN_SHARED_TERMS_FOR_GOOD
+            matches.append(QAMatch(self.entries[doc], round(score, 1), round(lexical, 3), round(fuzzy, 1), shared, good))
+        return matches
+
+    def _shared_terms(self, query_terms: set[str], doc: int) -> tuple[str, ...]:
+        """The query's single-word terms that also occur in Q&A ``doc`` (postings are sorted)."""
+        shared = []
+        for term in query_terms:
+            if " " in term:
+                continue
+            docs = self._docs[term]
+            i = int(np.searchsorted(docs, doc))
+            if i < len(docs) and docs[i] == doc:
+                shared.append(term)
+        return tuple(sorted(shared))

@@ -1,0 +1,366 @@
+"""The helpdesk's knowledge-management store.
+
+Every query, who asked it, the topics found, the departments consulted and
+their inputs, every message in and out, drafts, replies and feedback, and the
+Q&A bank. Annual reports are queries over these tables, so facts are stored as
+rows (not as text inside other rows) and nothing is ever deleted: statuses and
+timestamps record what happened.
+
+Times are stored in UTC; ``UTCDateTime`` makes SQLite and PostgreSQL return the
+same timezone-aware values.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, whatever the backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[datetime], dialect) -> Optional[datetime]:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use timezone-aware UTC times")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: Optional[datetime], dialect) -> Optional[datetime]:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
+
+
+class RequesterType(str, enum.Enum):
+    MANAGEMENT = "management"
+    WORKERS = "workers"
+    EMPLOYERS_ORGANISATION = "employers_organisation"
+    GOVERNMENT = "government"
+    OTHER = "other"
+
+
+class Channel(str, enum.Enum):
+    EMAIL = "email"
+    TELEGRAM = "telegram"
+    CLI = "cli"
+
+
+class QueryStatus(str, enum.Enum):
+    NEW = "new"
+    ROUTED = "routed"
+    AWAITING_INPUTS = "awaiting_inputs"
+    DRAFT_READY = "draft_ready"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+class TopicSource(str, enum.Enum):
+    CLASSIFIER = "classifier"
+    SPECIALIST = "specialist"
+
+
+class Direction(str, enum.Enum):
+    IN = "in"
+    OUT = "out"
+
+
+class OutboxKind(str, enum.Enum):
+    ROUTING = "routing"
+    ACKNOWLEDGEMENT = "acknowledgement"
+    REPLY = "reply"
+    REMINDER = "reminder"
+    WARNING = "warning"
+    DIGEST = "digest"
+
+
+class QAOrigin(str, enum.Enum):
+    SHIPPED = "shipped"
+    PROMOTED = "promoted"
+    WRITTEN = "written"
+
+
+class Requester(Base):
+    __tablename__ = "requester"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[Optional[str]] = mapped_column(String(200))
+    organisation: Mapped[Optional[str]] = mapped_column(String(200))
+    email: Mapped[Optional[str]] = mapped_column(String(320), unique=True)
+    telegram_chat_id: Mapped[Optional[int]] = mapped_column(BigInteger, unique=True)
+    sector: Mapped[Optional[str]] = mapped_column(String(120))
+    country: Mapped[Optional[str]] = mapped_column(String(2))  # ISO 3166-1 alpha-2
+    region: Mapped[Optional[str]] = mapped_column(String(40))
+    requester_type: Mapped[Optional[RequesterType]] = mapped_column(_enum(RequesterType))
+    created_at: Mapped[datetime]
+
+    queries: Mapped[list["Query"]] = relationship(back_populates="requester")
+
+
+class Query(Base):
+    __tablename__ = "query"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("requester.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    #: What identifies the submission at its source (Message-ID, Telegram update, sample id):
+    #: the same submission twice is recognised and not stored again.
+    source_key: Mapped[Optional[str]] = mapped_column(String(400), unique=True)
+    subject: Mapped[Optional[str]] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    target_reply_date: Mapped[date] = mapped_column(Date, index=True)
+    target_extension_reason: Mapped[Optional[str]] = mapped_column(Text)
+    status: Mapped[QueryStatus] = mapped_column(_enum(QueryStatus), index=True)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    needs_manual_triage: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The triage decision as the specialist saw it: topics, evidence, matches, reasons.
+    triage: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    answered_at: Mapped[Optional[datetime]]
+    closed_at: Mapped[Optional[datetime]]
+    self_served: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    requester: Mapped[Requester] = relationship(back_populates="queries")
+    topics: Mapped[list["QueryTopic"]] = relationship(back_populates="query", order_by="QueryTopic.id")
+    consultations: Mapped[list["Consultation"]] = relationship(back_populates="query", order_by="Consultation.id")
+    messages: Mapped[list["Message"]] = relationship(back_populates="query", order_by="Message.id")
+    drafts: Mapped[list["Draft"]] = relationship(back_populates="query", order_by="Draft.id")
+    events: Mapped[list["QueryEvent"]] = relationship(back_populates="query", order_by="QueryEvent.id")
+
+
+class ReferenceCounter(Base):
+    """The last reference number handed out per year (HD-2026-0007 is year 2026, number 7)."""
+
+    __tablename__ = "reference_counter"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class QueryEvent(Base):
+    """One line of a query's history, for ``helpdesk show`` and for audits."""
+
+    __tablename__ = "query_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("query.id"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(120), default="system")
+
+    query: Mapped[Query] = relationship(back_populates="events")
+
+
+class QueryTopic(Base):
+    __tablename__ = "query_topic"
+    __table_args__ = (UniqueConstraint("query_id", "topic_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("query.id"), index=True)
+    topic_code: Mapped[str] = mapped_column(String(64), index=True)
+    confidence: Mapped[Optional[float]] = mapped_column(Float)
+    source: Mapped[TopicSource] = mapped_column(_enum(TopicSource))
+    #: None while unreviewed; True when the specialist kept it, False when removed.
+    confirmed: Mapped[Optional[bool]] = mapped_column(Boolean)
+
+    query: Mapped[Query] = relationship(back_populates="topics")
+
+
+class Consultation(Base):
+    """A department asked for its input on a query."""
+
+    __tablename__ = "consultation"
+    __table_args__ = (UniqueConstraint("query_id", "department_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("query.id"), index=True)
+    department_code: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime]
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    last_reminder_at: Mapped[Optional[datetime]]
+    escalated_at: Mapped[Optional[datetime]]
+    input_received_at: Mapped[Optional[datetime]]
+
+    query: Mapped[Query] = relationship(back_populates="consultations")
+    inputs: Mapped[list["FocalPointInput"]] = relationship(back_populates="consultation")
+
+
+class FocalPointInput(Base):
+    __tablename__ = "focal_point_input"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id"), index=True)
+    from_address: Mapped[str] = mapped_column(String(320))
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    message_id: Mapped[Optional[int]] = mapped_column(ForeignKey("message.id"))
+
+    consultation: Mapped[Consultation] = relationship(back_populates="inputs")
+
+
+class Message(Base):
+    """Every message in or out, on any channel, with the ids needed for threading."""
+
+    __tablename__ = "message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query_id: Mapped[Optional[int]] = mapped_column(ForeignKey("query.id"), index=True)
+    direction: Mapped[Direction] = mapped_column(_enum(Direction))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    at: Mapped[datetime]
+    sender: Mapped[Optional[str]] = mapped_column(String(320))
+    recipients: Mapped[list[Any]] = mapped_column(default=list)
+    subject: Mapped[Optional[str]] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    email_message_id: Mapped[Optional[str]] = mapped_column(String(400), index=True)
+    in_reply_to: Mapped[Optional[str]] = mapped_column(String(400))
+    telegram_chat_id: Mapped[Optional[int]] = mapped_column(BigInteger)
+    telegram_message_id: Mapped[Optional[int]] = mapped_column(BigInteger)
+
+    query: Mapped[Optional[Query]] = relationship(back_populates="messages")
+
+
+class OutboxMessage(Base):
+    """A message waiting to go out, or gone. The sender claims rows, sends, and stamps ``sent_at``."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Makes queueing idempotent: queueing the same thing twice keeps one row.
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[OutboxKind] = mapped_column(_enum(OutboxKind), index=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    query_id: Mapped[Optional[int]] = mapped_column(ForeignKey("query.id"), index=True)
+    consultation_id: Mapped[Optional[int]] = mapped_column(ForeignKey("consultation.id"))
+    recipients: Mapped[list[Any]] = mapped_column(default=list)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[Optional[datetime]]
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    sent_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    failed_at: Mapped[Optional[datetime]]
+
+
+class Draft(Base):
+    __tablename__ = "draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("query.id"), index=True)
+    created_at: Mapped[datetime]
+    language: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    #: Notes for the specialist (not sent): why this draft, what to check.
+    notes: Mapped[list[Any]] = mapped_column(default=list)
+    #: [{"qa_id", "qa_key", "score"}] the answer was drafted from.
+    sources: Mapped[list[Any]] = mapped_column(default=list)
+    edited_text: Mapped[Optional[str]] = mapped_column(Text)
+    approved_by: Mapped[Optional[str]] = mapped_column(String(120))
+    approved_at: Mapped[Optional[datetime]]
+
+    query: Mapped[Query] = relationship(back_populates="drafts")
+
+
+class Reply(Base):
+    __tablename__ = "reply"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("query.id"), index=True)
+    draft_id: Mapped[Optional[int]] = mapped_column(ForeignKey("draft.id"))
+    text: Mapped[str] = mapped_column(Text)
+    sent_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("query.id"), index=True)
+    rating: Mapped[Optional[int]] = mapped_column(Integer)
+    comment: Mapped[Optional[str]] = mapped_column(Text)
+    received_at: Mapped[datetime]
+
+
+class QA(Base):
+    """One entry of the Q&A bank."""
+
+    __tablename__ = "qa"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    topics: Mapped[list[Any]] = mapped_column(default=list)
+    language: Mapped[str] = mapped_column(String(8))
+    origin: Mapped[QAOrigin] = mapped_column(_enum(QAOrigin))
+    source_query_id: Mapped[Optional[int]] = mapped_column(ForeignKey("query.id"))
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RawEmail(Base):
+    """An inbound email exactly as received, kept before parsing (and when parsing fails)."""
+
+    __tablename__ = "raw_email"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(200))
+    uidvalidity: Mapped[Optional[int]] = mapped_column(BigInteger)
+    uid: Mapped[Optional[int]] = mapped_column(BigInteger)
+    message_id_header: Mapped[Optional[str]] = mapped_column(String(400), index=True)
+    received_at: Mapped[datetime]
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    outcome: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[Optional[str]] = mapped_column(Text)
+    message_id: Mapped[Optional[int]] = mapped_column(ForeignKey("message.id"))
+
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)

@@ -1,0 +1,85 @@
+"""The rules a helpdesk runs by: its topics, departments, focal points and deadlines.
+
+These are plain values built by the composition root from the configuration
+file; ``kb`` never reads files or the environment itself. Validation of the
+file lives with the file (``config/``); the invariants that the service relies
+on are checked again here, so a policy built in a test is just as safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class PolicyError(ValueError):
+    """The policy contradicts itself (a topic routed to a department that does not exist...)."""
+
+
+@dataclass(frozen=True)
+class FocalPoint:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Department:
+    code: str
+    name: str
+    focal_points: tuple[FocalPoint, ...]
+
+
+@dataclass(frozen=True)
+class Topic:
+    code: str
+    names: dict[str, str]
+    description: str
+    departments: tuple[str, ...]
+
+    def name(self, language: str = "en") -> str:
+        return self.names.get(language) or self.names.get("en") or self.code
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    target_reply_days: int = 14
+    input_due_days: int = 5
+    day_count: str = "calendar"  # or "working"
+    holiday_country: str | None = None
+    reminder_every_days: int = 3
+    max_reminders: int = 2
+    warn_days_before_target: int = 3
+
+
+@dataclass(frozen=True)
+class HelpdeskPolicy:
+    name: str
+    email: str
+    languages: tuple[str, ...]
+    reference_prefix: str
+    topics: dict[str, Topic]
+    departments: dict[str, Department]
+    always_consult: tuple[str, ...] = ()
+    deadlines: Deadlines = field(default_factory=Deadlines)
+    confidence_threshold: float = 0.4
+    max_topics: int = 3
+    top_k: int = 3
+    good_match_score: float = 45.0
+
+    def __post_init__(self) -> None:
+        for topic in self.topics.values():
+            if not topic.departments:
+                raise PolicyError(f"topic {topic.code!r} has no department to route to")
+            for code in topic.departments:
+                if code not in self.departments:
+                    raise PolicyError(f"topic {topic.code!r} names unknown department {code!r}")
+        for code in self.always_consult:
+            if code not in self.departments:
+                raise PolicyError(f"always_consult names unknown department {code!r}")
+
+    @property
+    def topic_codes(self) -> tuple[str, ...]:
+        return tuple(self.topics)
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2]

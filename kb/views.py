@@ -1,0 +1,183 @@
+"""Read models: what the CLI, the bot and reports show of queries.
+
+Plain frozen values built inside a session from the stored rows, so callers
+never hold ORM objects past their unit of work. A triage report is always
+rebuilt from what was stored, which makes a fresh triage and a repeated
+submission print exactly the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb.models import OutboxMessage, Query, QueryStatus
+from kb.policy import HelpdeskPolicy
+from kb.regions import CountryDirectory
+
+OPEN_STATUSES = (QueryStatus.NEW, QueryStatus.ROUTED, QueryStatus.AWAITING_INPUTS, QueryStatus.DRAFT_READY)
+
+
+@dataclass(frozen=True)
+class RequesterView:
+    name: str | None
+    organisation: str | None
+    email: str | None
+    telegram_chat_id: int | None
+    sector: str | None
+    country: str | None
+    country_name: str | None
+    region: str | None
+    requester_type: str | None
+
+
+@dataclass(frozen=True)
+class TriageReport:
+    """Everything the specialist needs to review one query's triage."""
+
+    reference: str
+    created: bool
+    status: str
+    channel: str
+    language: str
+    received_at: datetime
+    target_reply_date: date
+    needs_manual_triage: bool
+    confidential: bool
+    requester: RequesterView
+    subject: str | None
+    text: str
+    topics: list[dict[str, Any]]
+    routes: list[dict[str, Any]]
+    matches: list[dict[str, Any]]
+    reasons: list[str]
+    draft: str
+    draft_notes: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["received_at"] = self.received_at.isoformat()
+        data["target_reply_date"] = self.target_reply_date.isoformat()
+        return data
+
+
+@dataclass(frozen=True)
+class QuerySummary:
+    reference: str
+    status: str
+    channel: str
+    received_at: datetime
+    target_reply_date: date
+    overdue: bool
+    needs_manual_triage: bool
+    organisation: str | None
+    topics: tuple[str, ...]
+    title: str
+
+
+@dataclass(frozen=True)
+class QueryDetail:
+    report: TriageReport
+    overdue: bool
+    extension_reason: str | None
+    consultations: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    drafts: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def requester_view(query: Query, countries: CountryDirectory) -> RequesterView:
+    r = query.requester
+    country_name = countries.by_code(r.country).name if r.country else None
+    return RequesterView(r.name, r.organisation, r.email, r.telegram_chat_id, r.sector, r.country, country_name,
+                         r.region, r.requester_type.value if r.requester_type else None)
+
+
+def is_overdue(query: Query, today: date) -> bool:
+    return query.status in OPEN_STATUSES and today > query.target_reply_date
+
+
+def triage_report(query: Query, policy: HelpdeskPolicy, countries: CountryDirectory, *, created: bool) -> TriageReport:
+    decision = query.triage or {}
+    draft = query.drafts[-1] if query.drafts else None
+    return TriageReport(
+        reference=query.reference,
+        created=created,
+        status=query.status.value,
+        channel=query.channel.value,
+        language=query.language,
+        received_at=query.received_at,
+        target_reply_date=query.target_reply_date,
+        needs_manual_triage=query.needs_manual_triage,
+        confidential=query.confidential,
+        requester=requester_view(query, countries),
+        subject=query.subject,
+        text=query.text,
+        topics=decision.get("topics", []),
+        routes=decision.get("routes", []),
+        matches=decision.get("matches", []),
+        reasons=decision.get("reasons", []),
+        draft=(draft.edited_text or draft.text) if draft else "",
+        draft_notes=list(draft.notes) if draft else [],
+    )
+
+
+def _title(query: Query) -> str:
+    text = (query.subject or query.text).strip().splitlines()[0]
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def query_summaries(
+    session: Session, today: date, *, status: QueryStatus | None = None, overdue_only: bool = False
+) -> list[QuerySummary]:
+    stmt = select(Query).order_by(Query.received_at, Query.id)
+    if status is not None:
+        stmt = stmt.where(Query.status == status)
+    rows = []
+    for q in session.scalars(stmt):
+        overdue = is_overdue(q, today)
+        if overdue_only and not overdue:
+            continue
+        rows.append(QuerySummary(q.reference, q.status.value, q.channel.value, q.received_at, q.target_reply_date,
+                                 overdue, q.needs_manual_triage, q.requester.organisation,
+                                 tuple(t.topic_code for t in q.topics if t.confirmed is not False), _title(q)))
+    return rows
+
+
+def query_detail(query: Query, policy: HelpdeskPolicy, countries: CountryDirectory, today: date) -> QueryDetail:
+    session = Session.object_session(query)
+    outbox = session.scalars(select(OutboxMessage).where(OutboxMessage.query_id == query.id)
+                             .order_by(OutboxMessage.id)) if session else []
+    return QueryDetail(
+        report=triage_report(query, policy, countries, created=False),
+        overdue=is_overdue(query, today),
+        extension_reason=query.target_extension_reason,
+        consultations=[
+            {"department": c.department_code, "reason": c.reason, "due_date": c.due_date.isoformat(),
+             "reminders_sent": c.reminders_sent,
+             "input_received_at": c.input_received_at.isoformat() if c.input_received_at else None,
+             "inputs": [{"from": i.from_address, "at": i.received_at.isoformat(), "text": i.text} for i in c.inputs]}
+            for c in query.consultations
+        ],
+        messages=[
+            {"direction": m.direction.value, "channel": m.channel.value, "at": m.at.isoformat(), "sender": m.sender,
+             "subject": m.subject}
+            for m in query.messages
+        ],
+        outbox=[
+            {"kind": o.kind.value, "to": list(o.recipients), "subject": o.subject,
+             "sent_at": o.sent_at.isoformat() if o.sent_at else None, "attempts": o.attempts}
+            for o in outbox
+        ],
+        drafts=[
+            {"at": d.created_at.isoformat(), "language": d.language, "sources": list(d.sources),
+             "approved_by": d.approved_by}
+            for d in query.drafts
+        ],
+        history=[{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail, "actor": e.actor} for e in query.events],
+    )
