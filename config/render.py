@@ -61,15 +61,16 @@ def triage_panel(report: TriageReport) -> Panel:
 
 def queries_table(rows: list[QuerySummary]) -> Table:
     table = Table(show_edge=False)
-    for column in ("reference", "status", "target", ""):
-        table.add_column(column, no_wrap=True)
-    table.add_column("organisation", max_width=18, no_wrap=True, overflow="ellipsis")
-    table.add_column("topics", max_width=24, overflow="fold")
-    table.add_column("query", ratio=1, no_wrap=True, overflow="ellipsis")
+    table.add_column("reference", no_wrap=True, min_width=12)
+    table.add_column("status", no_wrap=True, min_width=6)
+    table.add_column("target", no_wrap=True, min_width=10)
+    table.add_column("", no_wrap=True)
+    table.add_column("organisation", max_width=14, no_wrap=True, overflow="ellipsis")
+    table.add_column("query", min_width=12, no_wrap=True, overflow="ellipsis")
     for q in rows:
         mark = Text("OVERDUE", style="bold red") if q.overdue else Text("manual" if q.needs_manual_triage else "")
         table.add_row(q.reference, q.status, q.target_reply_date.isoformat(), mark,
-                      q.organisation or "-", ", ".join(q.topics) or "-", q.title)
+                      q.organisation or "-", q.title)
     return table
 
 

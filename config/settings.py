@@ -169,7 +169,7 @@ def load_helpdesk_file(path: Path) -> HelpdeskFile:
 class Settings(BaseSettings):
     """Where things are, from the environment (or a ``.env`` file). Secrets only ever come from here."""
 
-    model_config = SettingsConfigDict(env_prefix="HELPDESK_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="HELPDESK_", env_file=".env", extra="ignore", populate_by_name=True)
 
     #: The helpdesk file; the shipped default is a complete, realistic example.
     config: Path = DEFAULT_FILE

@@ -8,6 +8,7 @@ test and its result stored as the specialist's explanation. The service layer
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
@@ -54,8 +55,8 @@ class TriageDecision:
         return tuple(t for t in self.topics if t.selected)
 
     def explanation(self) -> dict:
-        """A JSON-able record of the decision, stored with the query."""
-        return {
+        """A JSON record of the decision, stored with the query (lists, not tuples, as after a reload)."""
+        return json.loads(json.dumps({
             "language": self.language,
             "manual_triage": self.manual_triage,
             "topics": [asdict(t) for t in self.topics],
@@ -66,7 +67,7 @@ class TriageDecision:
                 for m in self.matches
             ],
             "reasons": list(self.reasons),
-        }
+        }))
 
 
 def choose_topics(scores: list[TopicScore], policy: HelpdeskPolicy, language: str) -> tuple[TopicFinding, ...]:
