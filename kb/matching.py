@@ -70,11 +70,22 @@ class Analyser:
 
     def __init__(self) -> None:
         self._stemmers = {code: snowballstemmer.stemmer(name) for code, name in STEMMERS.items()}
+        # Stemming is the slow part of indexing a large bank, and words repeat: remember each one.
+        self._memo: dict[str, dict[str, str]] = {code: {} for code in STEMMERS}
 
     def stems(self, text: str, language: str) -> list[str]:
         words = content_words(text)
         stemmer = self._stemmers.get(language)
-        return stemmer.stemWords(words) if stemmer else words
+        if stemmer is None:
+            return words
+        memo = self._memo[language]
+        out = []
+        for word in words:
+            stem = memo.get(word)
+            if stem is None:
+                stem = memo[word] = stemmer.stemWord(word)
+            out.append(stem)
+        return out
 
     def terms(self, stems: Sequence[str]) -> list[str]:
         return list(stems) + [f"{a} {b}" for a, b in zip(stems, stems[1:])]

@@ -1,0 +1,61 @@
+"""The ``helpdesk`` command line, as a newcomer and a script would use it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from config.cli import app
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, trained_model_path, database_url):
+    shutil.copy(trained_model_path, tmp_path / "topic-model.npz")
+    monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args))
+
+
+def test_ask_with_json_prints_the_whole_triage_for_scripts(cli):
+    result = cli("ask", "Can we employ 16-year-olds in our packaging plant in Ghana?", "--email", "buyer@example.com",
+                 "--org", "Acme Ltd", "--country", "GH", "--type", "management", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["reference"].startswith("HD-") and data["target_reply_date"]
+    assert data["requester"]["region"] == "Africa"
+    assert data["topics"][0]["code"] == "child_labour" and 0 < data["topics"][0]["confidence"] <= 1
+    assert any(r["department"] == "CHILD_LABOUR" for r in data["routes"])
+    assert all({"qa_key", "score", "good"} <= m.keys() for m in data["matches"])
+    assert data["draft"]
+
+
+def test_queries_and_show_list_what_was_asked(cli):
+    reference = json.loads(cli("ask", "How much weekly rest must workers get?", "--json").stdout)["reference"]
+    listing = cli("queries")
+    assert listing.exit_code == 0 and reference in listing.output
+    shown = cli("show", reference, "--json")
+    history = json.loads(shown.stdout)["history"]
+    assert [e["kind"] for e in history][:2] == ["received", "triaged"]
+
+
+def test_demo_triages_the_samples_and_is_safe_to_run_twice(cli):
+    first = cli("demo")
+    assert first.exit_code == 0, first.output
+    assert "HD-" in first.output and "9 sample queries triaged" in first.output
+    second = cli("demo")
+    assert "already stored" in second.output
+    assert cli("queries").output.count("HD-") == 9
+
+
+def test_bad_country_exits_with_a_clear_message(cli):
+    result = cli("ask", "What is the minimum wage?", "--country", "XX")
+    assert result.exit_code == 1 and "'XX' is not an ISO 3166 country" in result.output
+
+
+def test_unknown_reference_exits_with_a_clear_message(cli):
+    result = cli("show", "HD-2026-0999")
+    assert result.exit_code == 1 and "no query with reference" in result.output
