@@ -280,6 +280,8 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[str] = mapped_column(Text, default="")
     headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Fixed when queued, so a retried send carries the same Message-ID and replies thread to it.
+    email_message_id: Mapped[Optional[str]] = mapped_column(String(400), index=True)
     created_at: Mapped[datetime]
     due_at: Mapped[datetime] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -364,3 +366,27 @@ class RawEmail(Base):
     message_id: Mapped[Optional[int]] = mapped_column(ForeignKey("message.id"))
 
     __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+
+
+class Attachment(Base):
+    """A file that came with an inbound message, kept in the store (within the size limit)."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MailboxState(Base):
+    """How far the ingestion got in one IMAP mailbox (reset when UIDVALIDITY changes)."""
+
+    __tablename__ = "mailbox_state"
+
+    mailbox: Mapped[str] = mapped_column(String(200), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime]

@@ -56,3 +56,45 @@ def routing_notice(
         text.strip(),
     ])
     return Notice(f"[{reference}] Input requested by {due_date.isoformat()}: {', '.join(topic_names) or 'query'}", body)
+
+
+ACKNOWLEDGEMENTS = {
+    "en": Notice(
+        "[{reference}] We have received your query",
+        "Thank you for writing to the {helpdesk}.\n\nYour query has been registered under the reference {reference}. "
+        "We aim to reply by {target}. Please keep the reference in the subject if you write again about it.\n\n"
+        "This is an automatic acknowledgement.\n\n{helpdesk}",
+    ),
+    "fr": Notice(
+        "[{reference}] Nous avons bien reçu votre demande",
+        "Merci d'avoir écrit au {helpdesk}.\n\nVotre demande est enregistrée sous la référence {reference}. "
+        "Nous visons à vous répondre d'ici le {target}. Merci de garder la référence dans l'objet si vous nous "
+        "écrivez à nouveau à ce sujet.\n\nCeci est un accusé de réception automatique.\n\n{helpdesk}",
+    ),
+    "es": Notice(
+        "[{reference}] Hemos recibido su consulta",
+        "Gracias por escribir al {helpdesk}.\n\nSu consulta ha quedado registrada con la referencia {reference}. "
+        "Nuestro objetivo es responderle antes del {target}. Por favor, mantenga la referencia en el asunto si "
+        "vuelve a escribirnos sobre ella.\n\nEste es un acuse de recibo automático.\n\n{helpdesk}",
+    ),
+}
+
+
+def acknowledgement(language: str, *, helpdesk: str, reference: str, target: date) -> Notice:
+    """The automatic acknowledgement a requester gets, in the query's language."""
+    template = ACKNOWLEDGEMENTS.get(language, ACKNOWLEDGEMENTS["en"])
+    values = {"helpdesk": helpdesk, "reference": reference, "target": target.isoformat()}
+    return Notice(template.subject.format(**values), template.body.format(**values))
+
+
+def rejection(reason: str, *, helpdesk: str, subject: str | None) -> Notice:
+    """Why a message could not be registered as a query (in the three languages: we do not know theirs)."""
+    body = "\n\n".join([
+        f"Your message could not be registered as a query: {reason}",
+        "Votre message n'a pas pu être enregistré comme demande. Merci d'écrire en anglais, en français ou en "
+        "espagnol et de poser votre question dans le corps du message.",
+        "Su mensaje no pudo registrarse como consulta. Escriba en inglés, francés o español e incluya su pregunta "
+        "en el cuerpo del mensaje.",
+        helpdesk,
+    ])
+    return Notice(f"Re: {subject}" if subject else "Your message to the helpdesk", body)

@@ -29,7 +29,6 @@ from kb.models import (
     Draft,
     Message,
     OutboxKind,
-    OutboxMessage,
     Query,
     QueryEvent,
     QueryStatus,
@@ -38,7 +37,8 @@ from kb.models import (
     Requester,
     TopicSource,
 )
-from kb.notices import routing_notice
+from kb.notices import acknowledgement, routing_notice
+from kb.outbox import queue
 from kb.policy import HelpdeskPolicy
 from kb.qa_bank import bank_revision, published_entries, seed_qa_bank, shipped_qas
 from kb.regions import CountryDirectory
@@ -105,7 +105,7 @@ class HelpdeskService:
                     existing = session.scalar(select(Query).where(Query.source_key == submission.source_key))
                     if existing is not None:
                         return triage_report(existing, self.policy, self.countries, created=False)
-                query = self._receive(session, checked)
+                query = self.receive_checked(session, checked)
                 return triage_report(query, self.policy, self.countries, created=True)
         except IntegrityError:
             # Another process stored the same source at the same moment: report that one.
@@ -117,7 +117,9 @@ class HelpdeskService:
                     raise
                 return triage_report(existing, self.policy, self.countries, created=False)
 
-    def _receive(self, session: Session, checked: CheckedSubmission) -> Query:
+    def receive_checked(self, session: Session, checked: CheckedSubmission, *,
+                        in_reply_to: str | None = None) -> Query:
+        """Store and triage a validated submission inside the caller's unit of work."""
         sub = checked.submission
         now = self.clock()
         received = sub.received_at or now
@@ -145,11 +147,18 @@ class HelpdeskService:
         )
         session.add(query)
         session.flush()
-        self._event(session, query, "received", f"by {sub.channel.value}, language {checked.language}", at=received)
+        self.record_event(session, query, "received", f"by {sub.channel.value}, language {checked.language}", at=received)
         session.add(Message(query=query, direction=Direction.IN, channel=sub.channel, at=received,
                             sender=sub.email, subject=sub.subject, body=checked.text,
                             telegram_chat_id=sub.telegram_chat_id))
         self._record_decision(session, query, decision, requester, now)
+        if sub.channel is Channel.EMAIL and requester.email:
+            notice = acknowledgement(query.language, helpdesk=self.policy.name, reference=reference, target=target)
+            headers = {"Auto-Submitted": "auto-replied", "In-Reply-To": in_reply_to} if in_reply_to else \
+                {"Auto-Submitted": "auto-replied"}
+            queue(session, dedupe_key=f"ack:{query.id}", kind=OutboxKind.ACKNOWLEDGEMENT, channel=Channel.EMAIL,
+                  recipients=[requester.email], subject=notice.subject, body=notice.body, now=now,
+                  domain=self.policy.domain, query=query, headers=headers)
         log.info("query %s received by %s, %d topic(s), %d department(s)", reference, sub.channel.value,
                  len(decision.selected_topics), len(decision.routes))
         return query
@@ -161,7 +170,7 @@ class HelpdeskService:
             session.add(QueryTopic(query=query, topic_code=finding.code, confidence=finding.confidence,
                                    source=TopicSource.CLASSIFIER))
         summary = ", ".join(f"{t.code} {t.confidence:.0%}" for t in decision.selected_topics) or "none"
-        self._event(session, query, "triaged", f"topics: {summary}" + (
+        self.record_event(session, query, "triaged", f"topics: {summary}" + (
             "; manual triage needed" if decision.manual_triage else ""), at=now)
         topic_names = [t.name for t in decision.selected_topics]
         country = self.countries.by_code(requester.country) if requester.country else None
@@ -177,19 +186,17 @@ class HelpdeskService:
                 country_name=country.name if country else None, region=requester.region,
                 requester_type=requester.requester_type.value if requester.requester_type else None,
             )
-            session.add(OutboxMessage(
-                dedupe_key=f"routing:{query.id}:{route.department}", kind=OutboxKind.ROUTING,
-                channel=Channel.EMAIL, query_id=query.id, consultation_id=consultation.id,
-                recipients=list(route.focal_points), subject=notice.subject, body=notice.body,
-                headers={"reference": query.reference}, created_at=now, due_at=now,
-            ))
+            queue(session, dedupe_key=f"routing:{query.id}:{route.department}", kind=OutboxKind.ROUTING,
+                  channel=Channel.EMAIL, recipients=list(route.focal_points), subject=notice.subject,
+                  body=notice.body, now=now, domain=self.policy.domain, query=query, consultation=consultation,
+                  headers={"Reply-To": self.policy.email})
         if decision.routes:
-            self._event(session, query, "routed", ", ".join(
+            self.record_event(session, query, "routed", ", ".join(
                 f"{r.department} (due {r.due_date.isoformat()})" for r in decision.routes), at=now)
         draft = decision.draft
         session.add(Draft(query=query, created_at=now, language=draft.language, text=draft.text,
                           notes=list(draft.notes), sources=list(draft.sources)))
-        self._event(session, query, "drafted",
+        self.record_event(session, query, "drafted",
                     "from " + ", ".join(s["qa_key"] for s in draft.sources) if draft.sources
                     else "holding reply (no good Q&A match)", at=now)
 
@@ -229,7 +236,7 @@ class HelpdeskService:
                 return self._next_reference(session, year)
         return f"{self.policy.reference_prefix}-{year}-{bumped:04d}"
 
-    def _event(self, session: Session, query: Query, kind: str, detail: str, *, at: datetime,
+    def record_event(self, session: Session, query: Query, kind: str, detail: str, *, at: datetime,
                actor: str = "system") -> None:
         session.add(QueryEvent(query=query, at=at, kind=kind, detail=detail, actor=actor))
 
@@ -244,7 +251,7 @@ class HelpdeskService:
                 raise ValueError(f"the new target {new_date} is not after the current one {query.target_reply_date}")
             old = query.target_reply_date
             query.target_reply_date, query.target_extension_reason = new_date, reason.strip()
-            self._event(session, query, "target extended", f"{old} -> {new_date}: {reason.strip()}",
+            self.record_event(session, query, "target extended", f"{old} -> {new_date}: {reason.strip()}",
                         at=self.clock(), actor=actor)
             return triage_report(query, self.policy, self.countries, created=False)
 

@@ -18,11 +18,11 @@ def ask(service, text, **kwargs):
     return service.submit_query(QuerySubmission(text=text, **kwargs))
 
 
-def outbox(helpdesk, reference):
+def outbox(helpdesk, reference, kind=OutboxKind.ROUTING):
     with unit_of_work(helpdesk.sessions) as s:
         query = s.scalar(select(Query).where(Query.reference == reference))
-        return list(s.scalars(select(OutboxMessage).where(OutboxMessage.query_id == query.id)
-                              .order_by(OutboxMessage.id)))
+        return list(s.scalars(select(OutboxMessage).where(OutboxMessage.query_id == query.id,
+                                                          OutboxMessage.kind == kind).order_by(OutboxMessage.id)))
 
 
 def test_child_labour_query_from_ghana_is_routed_to_child_labour_focal_point(service):
@@ -128,7 +128,7 @@ def test_the_same_email_submitted_twice_is_stored_once(helpdesk):
     assert again.reference == first.reference
     with unit_of_work(helpdesk.sessions) as s:
         assert s.scalar(select(func.count(Query.id))) == 1
-        assert s.scalar(select(func.count(OutboxMessage.id))) == len(first.routes)
+        assert s.scalar(select(func.count(OutboxMessage.id))) == len(first.routes) + 1  # + acknowledgement
 
 
 def test_references_count_up_and_restart_with_the_new_year(service, clock):
@@ -175,4 +175,18 @@ def test_show_gives_the_whole_history_of_a_query(service):
     assert [e["kind"] for e in detail.history][:3] == ["received", "triaged", "routed"]
     assert detail.history[-1]["kind"] == "drafted"
     assert detail.messages[0]["direction"] == "in"
-    assert len(detail.outbox) == len(report.routes)
+    assert len(detail.outbox) == len(report.routes) + 1
+
+
+def test_email_requester_gets_an_acknowledgement_in_their_language(helpdesk):
+    report = ask(helpdesk.service, "¿Cuántos días de vacaciones pagadas son obligatorios?", email="ana@coop.example")
+    [ack] = outbox(helpdesk, report.reference, OutboxKind.ACKNOWLEDGEMENT)
+    assert ack.recipients == ["ana@coop.example"]
+    assert ack.subject == f"[{report.reference}] Hemos recibido su consulta"
+    assert "2026-03-16" in ack.body and ack.headers["Auto-Submitted"] == "auto-replied"
+    assert ack.email_message_id.endswith("@example.org>")
+
+
+def test_cli_query_gets_no_acknowledgement_email(helpdesk):
+    report = helpdesk.service.submit_query(QuerySubmission(text="What is a living wage?", channel=Channel.CLI))
+    assert outbox(helpdesk, report.reference, OutboxKind.ACKNOWLEDGEMENT) == []

@@ -1,0 +1,149 @@
+"""The outbox: every message the helpdesk sends goes through a row here.
+
+Why: a message must go out once, even if the process or the mail server
+fails. Use cases *queue* rows inside their own transaction (so a query and its
+routing emails are stored together or not at all). A sender adapter then
+*claims* due rows, delivers them, and *marks* each sent or failed.
+
+Delivery protocol and its one remaining window:
+
+1. ``claim_due`` stamps the attempt (``attempts + 1``, ``last_attempt_at``) and
+   leases the row (``due_at`` moves ``LEASE`` into the future) in its own
+   committed transaction, *before* anything is sent. On PostgreSQL, rows are
+   claimed with ``FOR UPDATE SKIP LOCKED`` so two senders never take the same
+   row; on SQLite one sender process is assumed.
+2. The adapter sends.
+3. ``mark_sent`` stamps ``sent_at``; ``mark_failed`` records the error and
+   schedules a retry with exponential backoff, giving up after ``MAX_ATTEMPTS``.
+
+If the process dies between 2 and 3, the row is sent again once its lease
+expires: a duplicate is possible in that window only, and it carries the same
+Message-ID (fixed at queue time), which mail clients use to fold duplicates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import make_msgid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from kb.db import unit_of_work
+from kb.models import Channel, Consultation, OutboxKind, OutboxMessage, Query, QueryEvent, QueryStatus
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+BACKOFF_START = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A claimed row, as the sender adapter needs it (a plain value, safe outside the session)."""
+
+    id: int
+    kind: str
+    channel: str
+    recipients: tuple[str, ...]
+    subject: str
+    body: str
+    headers: dict
+    email_message_id: str | None
+    attempts: int
+
+
+def new_message_id(domain: str) -> str:
+    return make_msgid(domain=domain)
+
+
+def queue(
+    session: Session,
+    *,
+    dedupe_key: str,
+    kind: OutboxKind,
+    channel: Channel,
+    recipients: list[str],
+    subject: str,
+    body: str,
+    now: datetime,
+    domain: str,
+    query: Query | None = None,
+    consultation: Consultation | None = None,
+    headers: dict | None = None,
+    due_at: datetime | None = None,
+) -> OutboxMessage:
+    """Add a message to the outbox once: queueing the same ``dedupe_key`` again returns the first row."""
+    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+    if existing is not None:
+        return existing
+    row = OutboxMessage(
+        dedupe_key=dedupe_key, kind=kind, channel=channel, query_id=query.id if query else None,
+        consultation_id=consultation.id if consultation else None, recipients=list(recipients), subject=subject,
+        body=body, headers=dict(headers or {}), created_at=now, due_at=due_at or now,
+        email_message_id=new_message_id(domain) if channel is Channel.EMAIL else None,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_START * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+
+
+def claim_due(sessions: sessionmaker[Session], now: datetime, channel: Channel, limit: int = 50) -> list[OutgoingMessage]:
+    """Lease up to ``limit`` due rows of ``channel`` for sending, oldest first."""
+    with unit_of_work(sessions) as session:
+        stmt = (
+            select(OutboxMessage)
+            .where(OutboxMessage.channel == channel, OutboxMessage.sent_at.is_(None),
+                   OutboxMessage.failed_at.is_(None), OutboxMessage.due_at <= now)
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claimed = []
+        for row in session.scalars(stmt):
+            row.attempts += 1
+            row.last_attempt_at = now
+            row.due_at = now + LEASE
+            claimed.append(OutgoingMessage(row.id, row.kind.value, row.channel.value, tuple(row.recipients),
+                                           row.subject, row.body, dict(row.headers), row.email_message_id,
+                                           row.attempts))
+        return claimed
+
+
+def mark_sent(sessions: sessionmaker[Session], outbox_id: int, now: datetime) -> None:
+    """Record delivery, and what it means for the query (routing sent: awaiting inputs)."""
+    with unit_of_work(sessions) as session:
+        row = session.get(OutboxMessage, outbox_id)
+        if row is None or row.sent_at is not None:
+            return
+        row.sent_at, row.last_error = now, None
+        if row.query_id is None:
+            return
+        query = session.get(Query, row.query_id)
+        if row.kind is OutboxKind.ROUTING and query.status is QueryStatus.ROUTED:
+            query.status = QueryStatus.AWAITING_INPUTS
+        detail = f"{row.kind.value} to {', '.join(row.recipients)}"
+        session.add(QueryEvent(query=query, at=now, kind="sent", detail=detail))
+
+
+def mark_failed(sessions: sessionmaker[Session], outbox_id: int, now: datetime, error: str) -> bool:
+    """Record a failed attempt; returns True when the message is given up (and flagged)."""
+    with unit_of_work(sessions) as session:
+        row = session.get(OutboxMessage, outbox_id)
+        if row is None or row.sent_at is not None:
+            return False
+        row.last_error = error[:2000]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.failed_at = now
+            if row.query_id is not None:
+                session.add(QueryEvent(query_id=row.query_id, at=now, kind="send failed",
+                                       detail=f"{row.kind.value} to {', '.join(row.recipients)} gave up after "
+                                              f"{row.attempts} attempts: {error[:200]}"))
+            return True
+        row.due_at = now + _backoff(row.attempts)
+        return False
