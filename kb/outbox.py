@@ -31,7 +31,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kb.db import unit_of_work
-from kb.models import Channel, Consultation, OutboxKind, OutboxMessage, Query, QueryEvent, QueryStatus
+from kb.models import (
+    Channel,
+    Consultation,
+    Direction,
+    Message,
+    OutboxKind,
+    OutboxMessage,
+    Query,
+    QueryEvent,
+    QueryStatus,
+)
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
@@ -122,6 +132,9 @@ def mark_sent(sessions: sessionmaker[Session], outbox_id: int, now: datetime) ->
         if row is None or row.sent_at is not None:
             return
         row.sent_at, row.last_error = now, None
+        session.add(Message(query_id=row.query_id, direction=Direction.OUT, channel=row.channel, at=now,
+                            recipients=list(row.recipients), subject=row.subject, body=row.body,
+                            email_message_id=row.email_message_id, in_reply_to=row.headers.get("In-Reply-To")))
         if row.query_id is None:
             return
         query = session.get(Query, row.query_id)

@@ -109,3 +109,28 @@ def helpdesk(make_helpdesk) -> Helpdesk:
 @pytest.fixture
 def service(helpdesk):
     return helpdesk.service
+
+
+# ------------------------------------------------------------------ mail peers
+from tests.peers.mail import Dovecot, SmtpSink  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def dovecot_server():
+    server = Dovecot()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dovecot(dovecot_server):
+    dovecot_server.empty()
+    yield dovecot_server
+    dovecot_server.empty()
+
+
+@pytest.fixture
+def smtp_sink():
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
