@@ -135,6 +135,54 @@ class Helpdesk:
             log.info("the training examples changed since the model was trained; `helpdesk train` will update it")
         return model
 
+    def _oauth2(self):
+        s = self.settings
+        if s.oauth2_refresh_token is not None:
+            if not (s.oauth2_token_url and s.oauth2_client_id):
+                raise ConfigError("HELPDESK_OAUTH2_REFRESH_TOKEN needs HELPDESK_OAUTH2_TOKEN_URL and "
+                                  "HELPDESK_OAUTH2_CLIENT_ID")
+            from ingest.oauth2 import RefreshingToken
+
+            return RefreshingToken(s.oauth2_token_url, s.oauth2_client_id, s.oauth2_refresh_token.get_secret_value(),
+                                   client_secret=s.oauth2_client_secret.get_secret_value()
+                                   if s.oauth2_client_secret else None, scope=s.oauth2_scope)
+        if s.oauth2_access_token is not None:
+            token = s.oauth2_access_token.get_secret_value()
+            return lambda: token
+        return None
+
+    def imap_ingestor(self, progress=None):
+        """The mailbox reader; ``ConfigError`` names what is missing."""
+        from ingest.imap import ImapSettings, MailboxIngestor
+        from ingest.parsing import Limits
+
+        s = self.settings
+        missing = [n for n, v in (("HELPDESK_IMAP_HOST", s.imap_host), ("HELPDESK_IMAP_USER", s.imap_user)) if not v]
+        token = self._oauth2()
+        if s.imap_password is None and token is None:
+            missing.append("HELPDESK_IMAP_PASSWORD (or an OAuth2 token)")
+        if missing:
+            raise ConfigError(f"email ingestion needs {', '.join(missing)} in the environment")
+        imap = ImapSettings(host=s.imap_host, username=s.imap_user, port=s.imap_port, security=s.imap_security,
+                            password=s.imap_password.get_secret_value() if s.imap_password else None,
+                            oauth2_token=token if s.imap_password is None else None, mailbox=s.imap_mailbox,
+                            done_folder=s.imap_done_folder, poll_seconds=s.imap_poll_seconds,
+                            verify_tls=s.imap_verify_tls)
+        limits = Limits(int(s.max_message_mb * 1048576), int(s.max_attachment_mb * 1048576))
+        return MailboxIngestor(imap, self.service, limits=limits, progress=progress)
+
+    def outbox_sender(self):
+        from ingest.smtp import OutboxSender, SmtpSettings
+
+        s = self.settings
+        if not s.smtp_host:
+            raise ConfigError("sending email needs HELPDESK_SMTP_HOST in the environment")
+        token = self._oauth2() if s.smtp_password is None else None
+        smtp = SmtpSettings(host=s.smtp_host, port=s.smtp_port, security=s.smtp_security, username=s.smtp_user,
+                            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+                            oauth2_token=token, verify_tls=s.smtp_verify_tls)
+        return OutboxSender(smtp, self.service)
+
     def close(self) -> None:
         self.engine.dispose()
 

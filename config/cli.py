@@ -181,6 +181,57 @@ def train(evaluate: bool = typer.Option(False, help="Also cross-validate and pri
         helpdesk.close()
 
 
+@app.command("fetch-mail")
+@_friendly
+def fetch_mail(watch: bool = typer.Option(False, help="Keep running: wait for new mail (IDLE or polling)")) -> None:
+    """Read the helpdesk mailbox: new queries, follow-ups, focal point inputs."""
+    import threading
+
+    from rich.progress import Progress
+
+    helpdesk = _open()
+    try:
+        with Progress(console=errors, transient=True) as bar:
+            task = bar.add_task("reading the mailbox", total=None)
+            ingestor = helpdesk.imap_ingestor(progress=lambda done, total: bar.update(task, completed=done,
+                                                                                      total=total))
+            report = ingestor.run_once()
+        console.print(f"mailbox: {report.handled} message(s) handled {dict(report.outcomes)}"
+                      + (f", {report.errors} left for the next pass" if report.errors else ""))
+        if watch:
+            stop = threading.Event()
+            try:
+                ingestor.run_forever(stop)
+            except KeyboardInterrupt:
+                stop.set()
+        ingestor.close()
+    finally:
+        helpdesk.close()
+
+
+@app.command("send-mail")
+@_friendly
+def send_mail(watch: bool = typer.Option(False, help="Keep running: send due mail every few seconds")) -> None:
+    """Deliver the outbox over SMTP (routing emails, acknowledgements, replies)."""
+    import time
+
+    helpdesk = _open()
+    try:
+        sender = helpdesk.outbox_sender()
+        while True:
+            report = sender.send_due()
+            if report.sent or report.failed or not watch:
+                console.print(f"outbox: {report.sent} sent, {report.failed} failed"
+                              + (f" ({report.given_up} given up)" if report.given_up else ""))
+            if not watch:
+                break
+            time.sleep(5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        helpdesk.close()
+
+
 @app.command()
 @_friendly
 def check() -> None:

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_FILE = Path(__file__).with_name("helpdesk.toml")
@@ -179,6 +179,37 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     #: The trained topic model (built by ``helpdesk train``, or on first run).
     model_path: Path | None = None
+
+    # --- email in (IMAP). Secrets: HELPDESK_IMAP_PASSWORD or an OAuth2 token, never the file.
+    imap_host: str | None = None
+    imap_port: int | None = None
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    #: "tls" (port 993), "starttls" (143) or "plain" (only for a loopback test server).
+    imap_security: Literal["tls", "starttls", "plain"] = "tls"
+    imap_mailbox: str = "INBOX"
+    #: Move handled mail to this folder; unset: flag it \Seen and $HelpdeskDone instead.
+    imap_done_folder: str | None = None
+    #: Where the server has no IDLE, look for new mail this often.
+    imap_poll_seconds: float = 60.0
+    imap_verify_tls: bool = True
+    # --- email out (SMTP)
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["tls", "starttls", "plain"] = "starttls"
+    smtp_verify_tls: bool = True
+    # --- OAuth2 (XOAUTH2) for both: a ready access token, or the refresh-token flow.
+    oauth2_access_token: SecretStr | None = None
+    oauth2_token_url: str | None = None
+    oauth2_client_id: str | None = None
+    oauth2_client_secret: SecretStr | None = None
+    oauth2_refresh_token: SecretStr | None = None
+    oauth2_scope: str | None = None
+    # --- limits on inbound mail
+    max_message_mb: float = Field(default=25, gt=0)
+    max_attachment_mb: float = Field(default=10, gt=0)
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'helpdesk.db').as_posix()}"

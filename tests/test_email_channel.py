@@ -297,3 +297,51 @@ def test_hostile_mail_is_quarantined_with_its_bytes_and_does_not_block_the_next(
 def _outbox(helpdesk) -> list[OutboxMessage]:
     with unit_of_work(helpdesk.sessions) as s:
         return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def test_new_mail_is_picked_up_while_waiting_with_idle(dovecot, ingestor, helpdesk):
+    import threading
+    import time
+
+    stop = threading.Event()
+    loop = threading.Thread(target=ingestor.run_forever, args=(stop,), daemon=True)
+    loop.start()
+    try:
+        time.sleep(0.5)  # the loop is now idling on an empty mailbox
+        dovecot.append(mail("What does Convention 190 require on harassment?"))
+        deadline = time.monotonic() + 10
+        while not queries(helpdesk) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        loop.join(timeout=10)
+    assert len(queries(helpdesk)) == 1 and not loop.is_alive()
+
+
+def test_missing_mail_settings_are_named(helpdesk):
+    from config.settings import ConfigError
+
+    with pytest.raises(ConfigError, match="HELPDESK_IMAP_HOST"):
+        helpdesk.imap_ingestor()
+    with pytest.raises(ConfigError, match="HELPDESK_SMTP_HOST"):
+        helpdesk.outbox_sender()
+
+
+def test_cli_fetches_mail_with_the_password_from_the_environment(dovecot, helpdesk, monkeypatch, trained_model_path,
+                                                                 database_url, tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from config.cli import app
+
+    shutil.copy(trained_model_path, tmp_path / "topic-model.npz")
+    for key, value in {"HELPDESK_DATA_DIR": str(tmp_path), "DATABASE_URL": database_url,
+                       "HELPDESK_IMAP_HOST": "127.0.0.1", "HELPDESK_IMAP_PORT": str(dovecot.port),
+                       "HELPDESK_IMAP_USER": "test", "HELPDESK_IMAP_PASSWORD": "testpass",
+                       "HELPDESK_IMAP_SECURITY": "plain"}.items():
+        monkeypatch.setenv(key, value)
+    dovecot.append(mail())
+    result = CliRunner().invoke(app, ["fetch-mail"])
+    assert result.exit_code == 0, result.output
+    assert "1 message(s) handled" in result.output and "testpass" not in result.output
