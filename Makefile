@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench peers
+.PHONY: demo test bench bench-mail peers
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,3 +24,6 @@ test: $(STAMP) peers
 
 bench: $(STAMP)
 	$(PY) bench/triage_bench.py
+
+bench-mail: $(STAMP) peers
+	$(PY) bench/ingest_bench.py

@@ -129,8 +129,9 @@ class TopicModel:
         z = values @ self.weights[ids] + self.intercept
         return 1.0 / (1.0 + np.exp(-(self.platt[:, 0] * z + self.platt[:, 1])))
 
-    def predict(self, text: str, evidence: int = 4) -> list[TopicScore]:
-        """Every topic with its calibrated confidence, most likely first.
+    def predict(self, text: str, evidence: int = 4, explained: int = 5) -> list[TopicScore]:
+        """Every topic with its calibrated confidence, most likely first; the first
+        ``explained`` carry up to ``evidence`` words that pushed them up.
 
         The model learned from one-question examples, and in a long email the
         words of each issue are diluted by everything else. So the whole text
@@ -147,10 +148,10 @@ class TopicModel:
         probabilities = table[best_piece, np.arange(len(self.topics))]
         order = np.argsort(-probabilities)
         scores = []
-        for t in order:
+        for rank, t in enumerate(order):
             ids, values = vectors[best_piece[t]]
             words: tuple[str, ...] = ()
-            if evidence and len(ids):
+            if evidence and len(ids) and rank < explained:  # only the topics anyone will see
                 contribution = values * self.weights[ids, t]
                 best = np.argsort(-contribution)
                 words = tuple(dict.fromkeys(

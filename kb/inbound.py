@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.db import unit_of_work
@@ -131,7 +131,7 @@ def _receive(service, session: Session, email: InboundEmail) -> InboundResult:
     query, replied_to = _thread(session, email)
     if query is not None:
         message = _store_message(session, email, query, now)
-        raw.message_id = message.id
+        raw.message = message
         consultation = _consultation_for(service, session, query, replied_to, email.sender)
         if consultation is not None:
             _record_input(service, session, query, consultation, email, message, now)
@@ -159,7 +159,7 @@ def _receive(service, session: Session, email: InboundEmail) -> InboundResult:
     message = query.messages[0]
     message.email_message_id, message.body = email.message_id, email.text or message.body
     _store_attachments(session, email, message)
-    raw.message_id = message.id
+    raw.message = message
     return finish(Outcome.QUERY, query.reference)
 
 
@@ -207,20 +207,19 @@ def _store_message(session: Session, email: InboundEmail, query: Query | None, n
                       subject=email.subject, body=email.text, email_message_id=email.message_id,
                       in_reply_to=email.in_reply_to)
     session.add(message)
-    session.flush()
     _store_attachments(session, email, message)
     return message
 
 
 def _store_attachments(session: Session, email: InboundEmail, message: Message) -> None:
     for a in email.attachments:
-        session.add(Attachment(message_id=message.id, filename=a.filename[:300], content_type=a.content_type[:120],
+        session.add(Attachment(message=message, filename=a.filename[:300], content_type=a.content_type[:120],
                                size=len(a.data), data=a.data))
 
 
 def _record_input(service, session, query, consultation, email, message, now) -> None:
     session.add(FocalPointInput(consultation=consultation, from_address=email.sender.lower(),
-                                text=email.new_text or email.text, received_at=now, message_id=message.id))
+                                text=email.new_text or email.text, received_at=now, message=message))
     first = consultation.input_received_at is None
     if first:
         consultation.input_received_at = now

@@ -240,6 +240,7 @@ class FocalPointInput(Base):
     message_id: Mapped[Optional[int]] = mapped_column(ForeignKey("message.id"))
 
     consultation: Mapped[Consultation] = relationship(back_populates="inputs")
+    message: Mapped[Optional["Message"]] = relationship()
 
 
 class Message(Base):
@@ -289,6 +290,9 @@ class OutboxMessage(Base):
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     sent_at: Mapped[Optional[datetime]] = mapped_column(index=True)
     failed_at: Mapped[Optional[datetime]]
+
+    query: Mapped[Optional[Query]] = relationship()
+    consultation: Mapped[Optional[Consultation]] = relationship()
 
 
 class Draft(Base):
@@ -365,6 +369,8 @@ class RawEmail(Base):
     reason: Mapped[Optional[str]] = mapped_column(Text)
     message_id: Mapped[Optional[int]] = mapped_column(ForeignKey("message.id"))
 
+    message: Mapped[Optional[Message]] = relationship()
+
     __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)
 
 
@@ -379,6 +385,8 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(120))
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    message: Mapped[Message] = relationship()
 
 
 class MailboxState(Base):

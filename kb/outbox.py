@@ -83,19 +83,24 @@ def queue(
     consultation: Consultation | None = None,
     headers: dict | None = None,
     due_at: datetime | None = None,
+    fresh: bool = False,
 ) -> OutboxMessage:
-    """Add a message to the outbox once: queueing the same ``dedupe_key`` again returns the first row."""
-    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
-    if existing is not None:
-        return existing
+    """Add a message to the outbox once: queueing the same ``dedupe_key`` again returns the first row.
+
+    ``fresh`` says the key cannot exist yet (it names a query created in this
+    transaction), which saves a lookup on the hot path of intake.
+    """
+    if not fresh:
+        existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+        if existing is not None:
+            return existing
     row = OutboxMessage(
-        dedupe_key=dedupe_key, kind=kind, channel=channel, query_id=query.id if query else None,
-        consultation_id=consultation.id if consultation else None, recipients=list(recipients), subject=subject,
+        dedupe_key=dedupe_key, kind=kind, channel=channel, query=query,
+        consultation=consultation, recipients=list(recipients), subject=subject,
         body=body, headers=dict(headers or {}), created_at=now, due_at=due_at or now,
         email_message_id=new_message_id(domain) if channel is Channel.EMAIL else None,
     )
     session.add(row)
-    session.flush()
     return row
 
 

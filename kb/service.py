@@ -146,7 +146,6 @@ class HelpdeskService:
             triage=decision.explanation(),
         )
         session.add(query)
-        session.flush()
         self.record_event(session, query, "received", f"by {sub.channel.value}, language {checked.language}", at=received)
         session.add(Message(query=query, direction=Direction.IN, channel=sub.channel, at=received,
                             sender=sub.email, subject=sub.subject, body=checked.text,
@@ -156,9 +155,9 @@ class HelpdeskService:
             notice = acknowledgement(query.language, helpdesk=self.policy.name, reference=reference, target=target)
             headers = {"Auto-Submitted": "auto-replied", "In-Reply-To": in_reply_to} if in_reply_to else \
                 {"Auto-Submitted": "auto-replied"}
-            queue(session, dedupe_key=f"ack:{query.id}", kind=OutboxKind.ACKNOWLEDGEMENT, channel=Channel.EMAIL,
+            queue(session, dedupe_key=f"ack:{reference}", kind=OutboxKind.ACKNOWLEDGEMENT, channel=Channel.EMAIL,
                   recipients=[requester.email], subject=notice.subject, body=notice.body, now=now,
-                  domain=self.policy.domain, query=query, headers=headers)
+                  domain=self.policy.domain, query=query, headers=headers, fresh=True)
         log.info("query %s received by %s, %d topic(s), %d department(s)", reference, sub.channel.value,
                  len(decision.selected_topics), len(decision.routes))
         return query
@@ -178,7 +177,6 @@ class HelpdeskService:
             consultation = Consultation(query=query, department_code=route.department, reason=route.reason,
                                         requested_at=now, due_date=route.due_date)
             session.add(consultation)
-            session.flush()
             notice = routing_notice(
                 reference=query.reference, department_name=route.department_name, reason=route.reason,
                 due_date=route.due_date, topic_names=topic_names, subject=query.subject, text=query.text,
@@ -186,10 +184,10 @@ class HelpdeskService:
                 country_name=country.name if country else None, region=requester.region,
                 requester_type=requester.requester_type.value if requester.requester_type else None,
             )
-            queue(session, dedupe_key=f"routing:{query.id}:{route.department}", kind=OutboxKind.ROUTING,
+            queue(session, dedupe_key=f"routing:{query.reference}:{route.department}", kind=OutboxKind.ROUTING,
                   channel=Channel.EMAIL, recipients=list(route.focal_points), subject=notice.subject,
                   body=notice.body, now=now, domain=self.policy.domain, query=query, consultation=consultation,
-                  headers={"Reply-To": self.policy.email})
+                  headers={"Reply-To": self.policy.email}, fresh=True)
         if decision.routes:
             self.record_event(session, query, "routed", ", ".join(
                 f"{r.department} (due {r.due_date.isoformat()})" for r in decision.routes), at=now)

@@ -1,0 +1,125 @@
+"""Email ingestion end to end: messages per second from a real Dovecot mailbox.
+
+Run: ``make bench-mail`` (needs Dovecot installed, as ``make test`` ensures, and
+PostgreSQL on 127.0.0.1:5432 for the second figure). Fills a throwaway mailbox
+with 2,000 realistic queries (EN/FR/ES, plain and HTML, UTF-8/Latin-1/
+Windows-1252, some replies), then prints:
+
+- the raw IMAP fetch rate of that mailbox (``BODY.PEEK[]`` in batches of 200):
+  the ceiling no ingester can pass;
+- fetch + parse with our parser (no store);
+- end to end (fetch, parse, triage, store, acknowledge, route, flag) on SQLite
+  and on PostgreSQL, one transaction per message.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import tempfile
+import time
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import make_msgid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from classifier.model import load_examples  # noqa: E402
+from config.bootstrap import SHIPPED_EXAMPLES, bootstrap  # noqa: E402
+from config.settings import Settings  # noqa: E402
+from ingest.imap import ImapSettings, MailboxIngestor  # noqa: E402
+from ingest.parsing import parse_email  # noqa: E402
+from tests.peers.mail import Dovecot  # noqa: E402
+
+MESSAGES = 2_000
+NAMES = ["Jane Osei", "Karim Benali", "Rosa Quispe", "Tom Becker", "Awa Sarr", "Diego Fuentes", "Grace Wanjiru"]
+CHARSETS = {"en": ["utf-8"], "fr": ["utf-8", "iso-8859-1", "windows-1252"], "es": ["utf-8", "iso-8859-1"]}
+GREETING = {"en": "Dear helpdesk,", "fr": "Madame, Monsieur,", "es": "Estimados señores:"}
+CLOSING = {"en": "Kind regards,", "fr": "Cordialement,", "es": "Saludos cordiales,"}
+
+
+def realistic_mailbox(n: int, seed: int = 3) -> list[bytes]:
+    rng = random.Random(seed)
+    examples = [e for e in load_examples(sorted(SHIPPED_EXAMPLES.glob("examples_*.tsv")))]
+    out = []
+    for i in range(n):
+        e = rng.choice(examples)
+        name = rng.choice(NAMES)
+        body = f"{GREETING[e.language]}\n\n{e.text}\n\n{CLOSING[e.language]}\n{name}\n"
+        m = EmailMessage()
+        m["From"] = f"{name} <user{i % 300}@org{i % 97}.example>"
+        m["To"], m["Subject"] = "helpdesk@example.org", e.text[:60]
+        m["Message-ID"] = make_msgid(domain=f"org{i % 97}.example")
+        if rng.random() < 0.15:
+            m.set_content(f"<html><body><p>{body.replace(chr(10), '<br>')}</p></body></html>", subtype="html")
+        else:
+            m.set_content(body, charset=rng.choice(CHARSETS[e.language]))
+        out.append(m.as_bytes(policy=SMTP))
+    return out
+
+
+def fill(dovecot: Dovecot, messages: list[bytes]) -> None:
+    dovecot.empty()
+    with dovecot.client() as c:
+        for start in range(0, len(messages), 200):
+            c.multiappend("INBOX", messages[start:start + 200])
+
+
+def raw_fetch_rate(dovecot: Dovecot, parse: bool) -> float:
+    with dovecot.client() as c:
+        c.select_folder("INBOX", readonly=True)
+        uids = c.search("ALL")
+        start = time.perf_counter()
+        for i in range(0, len(uids), 200):
+            for uid, data in c.fetch(uids[i:i + 200], ["BODY.PEEK[]"]).items():
+                if parse:
+                    parse_email(data[b"BODY[]"], uid=uid)
+        return len(uids) / (time.perf_counter() - start)
+
+
+def end_to_end(dovecot: Dovecot, database_url: str, data_dir: Path) -> tuple[float, dict]:
+    helpdesk = bootstrap(Settings(data_dir=data_dir, database_url=database_url))
+    helpdesk.service  # load the model before timing
+    ingestor = MailboxIngestor(ImapSettings(host="127.0.0.1", port=dovecot.port, username="test",
+                                            password="testpass", security="plain"), helpdesk.service)
+    start = time.perf_counter()
+    report = ingestor.run_once()
+    elapsed = time.perf_counter() - start
+    ingestor.close()
+    helpdesk.close()
+    return report.handled / elapsed, dict(report.outcomes)
+
+
+def main() -> None:
+    messages = realistic_mailbox(MESSAGES)
+    dovecot = Dovecot()
+    try:
+        fill(dovecot, messages)
+        print(f"mailbox: {MESSAGES} messages, {sum(map(len, messages)) / 1e6:.1f} MB")
+        print(f"raw IMAP fetch (BODY.PEEK[], batches of 200): {raw_fetch_rate(dovecot, False):8,.0f} msg/s")
+        print(f"fetch + parse (no store):                      {raw_fetch_rate(dovecot, True):8,.0f} msg/s")
+        with tempfile.TemporaryDirectory() as tmp:
+            rate, outcomes = end_to_end(dovecot, f"sqlite:///{tmp}/bench.db", Path(tmp))
+            print(f"end to end on SQLite:                          {rate:8,.0f} msg/s  {outcomes}")
+            admin = create_engine(os.environ.get("TEST_POSTGRES_URL",
+                                                 "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+                                  isolation_level="AUTOCOMMIT")
+            with admin.connect() as c:
+                c.execute(text("DROP DATABASE IF EXISTS helpdesk_bench WITH (FORCE)"))
+                c.execute(text("CREATE DATABASE helpdesk_bench"))
+            fill(dovecot, messages)
+            url = admin.url.set(database="helpdesk_bench").render_as_string(hide_password=False)
+            rate, outcomes = end_to_end(dovecot, url, Path(tmp))
+            print(f"end to end on PostgreSQL:                      {rate:8,.0f} msg/s  {outcomes}")
+            with admin.connect() as c:
+                c.execute(text("DROP DATABASE IF EXISTS helpdesk_bench WITH (FORCE)"))
+    finally:
+        dovecot.stop()
+
+
+if __name__ == "__main__":
+    main()
