@@ -160,6 +160,48 @@ def extend(
 
 @app.command()
 @_friendly
+def topics(reference: str, codes: list[str] = typer.Argument(..., help="Topic codes, e.g. osh wages")) -> None:
+    """Set a query's topics (corrections are kept for retraining); new departments are consulted."""
+    helpdesk = _open()
+    try:
+        added = helpdesk.service.correct_topics(reference, codes)
+    finally:
+        helpdesk.close()
+    console.print(f"{reference}: topics {', '.join(codes)}" + (f"; now also consulting {', '.join(added)}"
+                                                               if added else ""))
+
+
+@app.command()
+@_friendly
+def reply(
+    reference: str,
+    text_file: Optional[Path] = typer.Option(None, "--file", help="Send this text instead of the draft"),
+    as_actor: str = typer.Option("specialist", "--as", help="Who approves the reply"),
+) -> None:
+    """Approve the draft (or a text file) and queue it to the requester; `send-mail` delivers it."""
+    helpdesk = _open()
+    try:
+        text = text_file.read_text(encoding="utf-8") if text_file else None
+        sent = helpdesk.service.send_reply(reference, as_actor, text)
+    finally:
+        helpdesk.close()
+    console.print(f"{reference}: reply queued ({len(sent)} characters)")
+
+
+@app.command()
+@_friendly
+def promote(reference: str) -> None:
+    """Turn an answered query and its reply into a new Q&A."""
+    helpdesk = _open()
+    try:
+        key = helpdesk.service.promote_to_qa(reference)
+    finally:
+        helpdesk.close()
+    console.print(f"{reference}: added to the Q&A bank as {key}")
+
+
+@app.command()
+@_friendly
 def train(evaluate: bool = typer.Option(False, help="Also cross-validate and print accuracy figures")) -> None:
     """Train the topic model from the labelled examples and the Q&A bank, and save it."""
     helpdesk = bootstrap(Settings())

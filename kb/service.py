@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from classifier.language import LanguageDetector
 from classifier.model import TopicModel
 from kb.calendar import DueDateCalendar
+from kb import review
 from kb.db import unit_of_work
 from kb.intake import CheckedSubmission, QuerySubmission, check_submission
 from kb.matching import QAMatcher
@@ -252,6 +253,38 @@ class HelpdeskService:
             self.record_event(session, query, "target extended", f"{old} -> {new_date}: {reason.strip()}",
                         at=self.clock(), actor=actor)
             return triage_report(query, self.policy, self.countries, created=False)
+
+    def correct_topics(self, reference: str, codes: list[str], actor: str = "specialist") -> list[str]:
+        """Replace the query's topics; returns departments newly consulted."""
+        with unit_of_work(self.sessions) as session:
+            return review.correct_topics(self, session, self._get(session, reference), codes, actor, self.clock())
+
+    def edit_draft(self, reference: str, text: str, actor: str = "specialist") -> None:
+        with unit_of_work(self.sessions) as session:
+            review.edit_draft(self, session, self._get(session, reference), text, actor, self.clock())
+
+    def send_reply(self, reference: str, actor: str = "specialist", text: str | None = None) -> str:
+        """Approve and queue the reply (the draft unless ``text`` is given); returns the text sent."""
+        with unit_of_work(self.sessions) as session:
+            return review.send_reply(self, session, self._get(session, reference), actor, self.clock(), text).text
+
+    def set_confidential(self, reference: str, confidential: bool = True, actor: str = "specialist") -> None:
+        with unit_of_work(self.sessions) as session:
+            query = self._get(session, reference)
+            query.confidential = confidential
+            self.record_event(session, query, "confidential" if confidential else "not confidential", "",
+                              at=self.clock(), actor=actor)
+
+    def record_feedback(self, reference: str, rating: int | None, comment: str | None = None) -> None:
+        with unit_of_work(self.sessions) as session:
+            review.record_feedback(self, session, self._get(session, reference), rating, comment, self.clock())
+
+    def promote_to_qa(self, reference: str, actor: str = "specialist", question: str | None = None,
+                      answer: str | None = None) -> str:
+        """Add the answered query to the Q&A bank; returns the new Q&A's key."""
+        with unit_of_work(self.sessions) as session:
+            return review.promote_to_qa(self, session, self._get(session, reference), actor, self.clock(),
+                                        question, answer).key
 
     # ------------------------------------------------------------------ reading
     def list_queries(self, status: QueryStatus | None = None, *, overdue_only: bool = False) -> list[QuerySummary]:
