@@ -38,7 +38,7 @@ SHIPPED_EXAMPLES = Path(str(resources.files("classifier") / "data"))
 MIN_EXAMPLES_PER_TOPIC = 5
 
 
-def build_policy(file: HelpdeskFile) -> HelpdeskPolicy:
+def build_policy(file: HelpdeskFile, specialist_chats: tuple[int, ...] = ()) -> HelpdeskPolicy:
     """Turn the validated file into the plain values the service runs by."""
     h, d = file.helpdesk, file.deadlines
     return HelpdeskPolicy(
@@ -58,6 +58,7 @@ def build_policy(file: HelpdeskFile) -> HelpdeskPolicy:
         max_topics=file.classifier.max_topics,
         top_k=file.matching.top_k,
         good_match_score=file.matching.good_match_score,
+        specialist_chats=specialist_chats,
     )
 
 
@@ -183,6 +184,23 @@ class Helpdesk:
                             oauth2_token=token, verify_tls=s.smtp_verify_tls)
         return OutboxSender(smtp, self.service)
 
+    def telegram_application(self):
+        """The bot, ready for ``run_polling``; ``ConfigError`` when no token is set."""
+        from bot.app import build_application, outbox_loop
+        from kb.chat import ChatDesk
+
+        s = self.settings
+        if s.telegram_token is None:
+            raise ConfigError("the Telegram bot needs HELPDESK_TELEGRAM_TOKEN in the environment")
+        desk = ChatDesk(self.service, frozenset(self.policy.specialist_chats))
+        application = build_application(desk, s.telegram_token.get_secret_value(), base_url=s.telegram_base_url)
+
+        async def start_outbox(app) -> None:
+            app.create_task(outbox_loop(app))
+
+        application.post_init = start_outbox
+        return application
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -192,7 +210,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Callable[[], datetime]
     """Build the helpdesk; raises ``ConfigError`` (before any change) if the configuration is wrong."""
     settings = settings or Settings()
     file = load_helpdesk_file(settings.config)
-    policy = build_policy(file)
+    policy = build_policy(file, settings.specialist_ids())
     paths = example_files(file, Path(settings.config))
     for p in paths:
         if not p.exists():

@@ -276,6 +276,19 @@ def send_mail(watch: bool = typer.Option(False, help="Keep running: send due mai
 
 @app.command()
 @_friendly
+def bot() -> None:
+    """Run the Telegram bot (long polling) and deliver its outbox, until Ctrl-C."""
+    helpdesk = _open()
+    try:
+        application = helpdesk.telegram_application()
+        console.print("Telegram bot running; Ctrl-C stops it.")
+        application.run_polling(allowed_updates=["message", "callback_query"])
+    finally:
+        helpdesk.close()
+
+
+@app.command()
+@_friendly
 def check() -> None:
     """Validate the configuration and open the store; prints what is fine."""
     helpdesk = bootstrap(Settings(), seed=False)

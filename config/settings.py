@@ -207,9 +207,21 @@ class Settings(BaseSettings):
     oauth2_client_secret: SecretStr | None = None
     oauth2_refresh_token: SecretStr | None = None
     oauth2_scope: str | None = None
+    # --- Telegram: the bot token (secret) and the specialists' Telegram user ids, comma-separated.
+    telegram_token: SecretStr | None = None
+    telegram_specialists: str = ""
+    #: For a Bot API server other than Telegram's (e.g. a local one); empty: Telegram's.
+    telegram_base_url: str | None = None
     # --- limits on inbound mail
     max_message_mb: float = Field(default=25, gt=0)
     max_attachment_mb: float = Field(default=10, gt=0)
+
+    def specialist_ids(self) -> tuple[int, ...]:
+        try:
+            return tuple(int(x) for x in self.telegram_specialists.replace(" ", "").split(",") if x)
+        except ValueError:
+            raise ConfigError(f"HELPDESK_TELEGRAM_SPECIALISTS must be Telegram user ids separated by commas, "
+                              f"not {self.telegram_specialists!r}") from None
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'helpdesk.db').as_posix()}"

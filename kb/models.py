@@ -111,6 +111,7 @@ class OutboxKind(str, enum.Enum):
     REMINDER = "reminder"
     WARNING = "warning"
     DIGEST = "digest"
+    REVIEW = "review"
 
 
 class QAOrigin(str, enum.Enum):
@@ -398,3 +399,25 @@ class MailboxState(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime]
+
+
+class ChatSession(Base):
+    """Where a Telegram conversation stands, kept in the store so a restart resumes it."""
+
+    __tablename__ = "chat_session"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(40), default="idle")
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
+class ProcessedUpdate(Base):
+    """A Telegram update already handled: the same update twice is handled once."""
+
+    __tablename__ = "processed_update"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[Optional[int]] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(index=True)

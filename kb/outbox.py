@@ -149,8 +149,12 @@ def mark_sent(sessions: sessionmaker[Session], outbox_id: int, now: datetime) ->
         session.add(QueryEvent(query=query, at=now, kind="sent", detail=detail))
 
 
-def mark_failed(sessions: sessionmaker[Session], outbox_id: int, now: datetime, error: str) -> bool:
-    """Record a failed attempt; returns True when the message is given up (and flagged)."""
+def mark_failed(sessions: sessionmaker[Session], outbox_id: int, now: datetime, error: str,
+                retry_at: datetime | None = None) -> bool:
+    """Record a failed attempt; returns True when the message is given up (and flagged).
+
+    ``retry_at`` overrides the backoff when the peer said when to come back (Telegram's RetryAfter).
+    """
     with unit_of_work(sessions) as session:
         row = session.get(OutboxMessage, outbox_id)
         if row is None or row.sent_at is not None:
@@ -163,5 +167,5 @@ def mark_failed(sessions: sessionmaker[Session], outbox_id: int, now: datetime, 
                                        detail=f"{row.kind.value} to {', '.join(row.recipients)} gave up after "
                                               f"{row.attempts} attempts: {error[:200]}"))
             return True
-        row.due_at = now + _backoff(row.attempts)
+        row.due_at = retry_at or now + _backoff(row.attempts)
         return False

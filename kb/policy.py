@@ -64,6 +64,8 @@ class HelpdeskPolicy:
     max_topics: int = 3
     top_k: int = 3
     good_match_score: float = 45.0
+    #: Telegram user ids of the specialists: they get review cards and may use specialist commands.
+    specialist_chats: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         for topic in self.topics.values():

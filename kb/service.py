@@ -159,9 +159,23 @@ class HelpdeskService:
             queue(session, dedupe_key=f"ack:{reference}", kind=OutboxKind.ACKNOWLEDGEMENT, channel=Channel.EMAIL,
                   recipients=[requester.email], subject=notice.subject, body=notice.body, now=now,
                   domain=self.policy.domain, query=query, headers=headers, fresh=True)
+        if self.policy.specialist_chats:
+            self._queue_review_cards(session, query, now)
         log.info("query %s received by %s, %d topic(s), %d department(s)", reference, sub.channel.value,
                  len(decision.selected_topics), len(decision.routes))
         return query
+
+    def _queue_review_cards(self, session: Session, query: Query, now: datetime) -> None:
+        """Every specialist's Telegram chat gets the new query with its review buttons."""
+        from kb.chat import review_card
+
+        session.flush()
+        card = review_card(triage_report(query, self.policy, self.countries, created=True))
+        buttons = [[[b.label, b.data] for b in row] for row in card.buttons]
+        for chat_id in self.policy.specialist_chats:
+            queue(session, dedupe_key=f"review:{query.reference}:{chat_id}", kind=OutboxKind.REVIEW,
+                  channel=Channel.TELEGRAM, recipients=[str(chat_id)], subject=query.reference, body=card.text,
+                  now=now, domain=self.policy.domain, query=query, headers={"buttons": buttons}, fresh=True)
 
     def _record_decision(
         self, session: Session, query: Query, decision: TriageDecision, requester: Requester, now: datetime
