@@ -38,7 +38,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from ingest.parsing import Limits, parse_email
-from kb.inbound import Outcome, receive_email
+from kb.inbound import receive_email
 from kb.mailbox import record_progress
 
 log = logging.getLogger(__name__)

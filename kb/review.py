@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from kb.models import (
     QA,
     Channel,
-    Consultation,
     Direction,
     Feedback,
     Message,
@@ -27,7 +26,6 @@ from kb.models import (
     Reply,
     TopicSource,
 )
-from kb.notices import routing_notice
 from kb.outbox import queue
 
 OPEN = (QueryStatus.NEW, QueryStatus.ROUTED, QueryStatus.AWAITING_INPUTS, QueryStatus.DRAFT_READY)
@@ -75,23 +73,8 @@ def correct_topics(service, session: Session, query: Query, codes: list[str], ac
     added = [d for d in wanted if d not in consulted]
     due = service.calendar.add_days(now.date(), service.policy.deadlines.input_due_days)
     names = [service.policy.topics[c].name() for c in codes]
-    requester = query.requester
-    country = service.countries.by_code(requester.country) if requester.country else None
     for dep in added:
-        department = service.policy.departments[dep]
-        consultation = Consultation(query=query, department_code=dep, reason="topics set by the specialist",
-                                    requested_at=now, due_date=due)
-        session.add(consultation)
-        notice = routing_notice(
-            reference=query.reference, department_name=department.name, reason="topics set by the specialist",
-            due_date=due, topic_names=names, subject=query.subject, text=query.text,
-            confidential=query.confidential, organisation=requester.organisation,
-            country_name=country.name if country else None, region=requester.region,
-            requester_type=requester.requester_type.value if requester.requester_type else None)
-        queue(session, dedupe_key=f"routing:{query.reference}:{dep}", kind=OutboxKind.ROUTING, channel=Channel.EMAIL,
-              recipients=[fp.email for fp in department.focal_points], subject=notice.subject, body=notice.body,
-              now=now, domain=service.policy.domain, query=query, consultation=consultation,
-              headers={"Reply-To": service.policy.email})
+        service.consult(session, query, dep, "topics set by the specialist", due, names, now)
     if added:
         service.record_event(session, query, "routed", ", ".join(f"{d} (due {due})" for d in added), at=now,
                              actor=actor)

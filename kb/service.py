@@ -187,22 +187,8 @@ class HelpdeskService:
         self.record_event(session, query, "triaged", f"topics: {summary}" + (
             "; manual triage needed" if decision.manual_triage else ""), at=now)
         topic_names = [t.name for t in decision.selected_topics]
-        country = self.countries.by_code(requester.country) if requester.country else None
         for route in decision.routes:
-            consultation = Consultation(query=query, department_code=route.department, reason=route.reason,
-                                        requested_at=now, due_date=route.due_date)
-            session.add(consultation)
-            notice = routing_notice(
-                reference=query.reference, department_name=route.department_name, reason=route.reason,
-                due_date=route.due_date, topic_names=topic_names, subject=query.subject, text=query.text,
-                confidential=query.confidential, organisation=requester.organisation,
-                country_name=country.name if country else None, region=requester.region,
-                requester_type=requester.requester_type.value if requester.requester_type else None,
-            )
-            queue(session, dedupe_key=f"routing:{query.reference}:{route.department}", kind=OutboxKind.ROUTING,
-                  channel=Channel.EMAIL, recipients=list(route.focal_points), subject=notice.subject,
-                  body=notice.body, now=now, domain=self.policy.domain, query=query, consultation=consultation,
-                  headers={"Reply-To": self.policy.email}, fresh=True)
+            self.consult(session, query, route.department, route.reason, route.due_date, topic_names, now)
         if decision.routes:
             self.record_event(session, query, "routed", ", ".join(
                 f"{r.department} (due {r.due_date.isoformat()})" for r in decision.routes), at=now)
@@ -212,6 +198,28 @@ class HelpdeskService:
         self.record_event(session, query, "drafted",
                     "from " + ", ".join(s["qa_key"] for s in draft.sources) if draft.sources
                     else "holding reply (no good Q&A match)", at=now)
+
+    def consult(self, session: Session, query: Query, department_code: str, reason: str, due: date,
+                topic_names: list[str], now: datetime) -> Consultation:
+        """Ask a department for its input: the consultation, and its routing email in the outbox."""
+        department = self.policy.departments[department_code]
+        requester = query.requester
+        country = self.countries.by_code(requester.country) if requester.country else None
+        consultation = Consultation(query=query, department_code=department_code, reason=reason, requested_at=now,
+                                    due_date=due)
+        session.add(consultation)
+        notice = routing_notice(
+            reference=query.reference, department_name=department.name, reason=reason, due_date=due,
+            topic_names=topic_names, subject=query.subject, text=query.text, confidential=query.confidential,
+            organisation=requester.organisation, country_name=country.name if country else None,
+            region=requester.region,
+            requester_type=requester.requester_type.value if requester.requester_type else None,
+        )
+        queue(session, dedupe_key=f"routing:{query.reference}:{department_code}", kind=OutboxKind.ROUTING,
+              channel=Channel.EMAIL, recipients=[fp.email for fp in department.focal_points],
+              subject=notice.subject, body=notice.body, now=now, domain=self.policy.domain, query=query,
+              consultation=consultation, headers={"Reply-To": self.policy.email}, fresh=True)
+        return consultation
 
     def _requester(self, session: Session, checked: CheckedSubmission, now: datetime) -> Requester:
         """The known requester for this address or chat, updated with anything new; else a new one."""

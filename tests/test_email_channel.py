@@ -15,7 +15,7 @@ from ingest.smtp import OutboxSender, SmtpSettings
 from kb.db import unit_of_work
 from kb.inbound import receive_email
 from ingest.parsing import parse_email
-from kb.models import Attachment, Consultation, OutboxMessage, Query, QueryEvent, RawEmail
+from kb.models import Attachment, Consultation, OutboxMessage, Query, RawEmail
 from tests.peers.mail import CuttingProxy, SmtpSink, free_port
 
 
