@@ -281,8 +281,14 @@ def bot() -> None:
     helpdesk = _open()
     try:
         application = helpdesk.telegram_application()
-        console.print("Telegram bot running; Ctrl-C stops it.")
-        application.run_polling(allowed_updates=["message", "callback_query"])
+        s = helpdesk.settings
+        if s.telegram_webhook_url:
+            console.print(f"Telegram bot on webhook {s.telegram_webhook_url}; Ctrl-C stops it.")
+            application.run_webhook(listen="0.0.0.0", port=s.telegram_webhook_port, webhook_url=s.telegram_webhook_url,
+                                    allowed_updates=["message", "callback_query"])
+        else:
+            console.print("Telegram bot running (long polling); Ctrl-C stops it.")
+            application.run_polling(allowed_updates=["message", "callback_query"])
     finally:
         helpdesk.close()
 

@@ -212,6 +212,9 @@ class Settings(BaseSettings):
     telegram_specialists: str = ""
     #: For a Bot API server other than Telegram's (e.g. a local one); empty: Telegram's.
     telegram_base_url: str | None = None
+    #: Set to receive updates by webhook at this public HTTPS URL instead of long polling.
+    telegram_webhook_url: str | None = None
+    telegram_webhook_port: int = 8443
     # --- limits on inbound mail
     max_message_mb: float = Field(default=25, gt=0)
     max_attachment_mb: float = Field(default=10, gt=0)

@@ -109,7 +109,8 @@ def send_reply(service, session: Session, query: Query, actor: str, now: datetim
     subject = f"Re: [{query.reference}] {query.subject or ''}".strip()
     if query.channel is Channel.TELEGRAM and requester.telegram_chat_id is not None:
         queue(session, dedupe_key=f"reply:{query.reference}", kind=OutboxKind.REPLY, channel=Channel.TELEGRAM,
-              recipients=[str(requester.telegram_chat_id)], subject=query.reference, body=full, now=now,
+              recipients=[str(requester.telegram_chat_id)], subject=query.reference,
+              body=full if query.reference in body else f"{query.reference}\n\n{full}", now=now,
               domain=service.policy.domain, query=query)
     elif requester.email:
         first_in = session.scalar(select(Message).where(Message.query_id == query.id, Message.direction == Direction.IN)

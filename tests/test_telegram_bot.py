@@ -241,3 +241,20 @@ def test_long_replies_are_split_at_telegrams_limit():
     parts = split_message(text)
     assert len(parts) > 1 and all(len(p) <= 4096 for p in parts)
     assert " ".join(p.replace("\n", " ") for p in parts).split() == text.split()
+
+
+@pytest.mark.asyncio
+async def test_a_reply_to_the_bots_message_joins_the_query_and_edits_are_ignored(bot, api, helpdesk):
+    await intake(api)
+    await say(api, ALICE, "What is a living wage?")
+    received, *_ = await press(api, ALICE, "submit")
+    [added] = await say(api, ALICE, "Our workers are in Accra.", reply_to_text=received)
+    assert added == "Added to HD-2026-0001."
+    before = len(api.calls)
+    api._push({"edited_message": {"message_id": 5, "date": 1700000000, "edit_date": 1700000001,
+                                  "chat": {"id": ALICE, "type": "private"}, "from": api.user(ALICE), "text": "edit"}})
+    await say(api, ALICE, "/status")
+    assert [m for m, _ in api.calls[before:]] == ["sendMessage"]  # only the /status answer
+    with unit_of_work(helpdesk.sessions) as s:
+        q = s.scalar(select(Query))
+        assert [m.body for m in q.messages][-1] == "Our workers are in Accra."
