@@ -40,8 +40,14 @@ class HelpdeskSection(_Strict):
     email: str
     languages: list[Literal["en", "fr", "es"]] = Field(default=list(SUPPORTED_LANGUAGES), min_length=1)
     reference_prefix: str = Field(default="HD", pattern=r"^[A-Z]{2,6}$")
+    specialist_email: str | None = None
 
     _email = field_validator("email")(_check_email)
+
+    @field_validator("specialist_email")
+    @classmethod
+    def _specialist(cls, value: str | None) -> str | None:
+        return None if value is None else _check_email(value)
 
 
 class DeadlinesSection(_Strict):
@@ -52,6 +58,8 @@ class DeadlinesSection(_Strict):
     reminder_every_days: int = Field(default=3, ge=1, le=60)
     max_reminders: int = Field(default=2, ge=0, le=20)
     warn_days_before_target: int = Field(default=3, ge=0, le=60)
+    holding_messages: bool = False
+    digest_hour: int = Field(default=8, ge=0, le=23)
 
     @field_validator("holiday_country")
     @classmethod

@@ -48,6 +48,8 @@ class Deadlines:
     reminder_every_days: int = 3
     max_reminders: int = 2
     warn_days_before_target: int = 3
+    holding_messages: bool = False
+    digest_hour: int = 8
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class HelpdeskPolicy:
     good_match_score: float = 45.0
     #: Telegram user ids of the specialists: they get review cards and may use specialist commands.
     specialist_chats: tuple[int, ...] = ()
+    #: Where warnings, escalations and the digest go (the helpdesk address when unset).
+    specialist_email: str | None = None
 
     def __post_init__(self) -> None:
         for topic in self.topics.values():

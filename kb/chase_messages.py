@@ -1,0 +1,97 @@
+"""What each chasing action says, and to whom.
+
+Focal points and the specialist get English; a holding message goes to the
+requester in the query's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from kb.models import OutboxKind
+from kb.policy import HelpdeskPolicy
+
+HOLDING = {
+    "en": ("[{ref}] Your query: a little more time", "Thank you for your patience. Your query {ref} needs more "
+           "consultation than planned, and our reply will come later than {target}. We will write as soon as it is "
+           "ready.\n\n{helpdesk}"),
+    "fr": ("[{ref}] Votre demande : un peu plus de temps", "Merci de votre patience. Votre demande {ref} demande plus "
+           "de consultations que prévu, et notre réponse arrivera après le {target}. Nous vous écrirons dès qu'elle "
+           "sera prête.\n\n{helpdesk}"),
+    "es": ("[{ref}] Su consulta: un poco más de tiempo", "Gracias por su paciencia. Su consulta {ref} requiere más "
+           "consultas de lo previsto y nuestra respuesta llegará después del {target}. Le escribiremos en cuanto "
+           "esté lista.\n\n{helpdesk}"),
+}
+
+
+@dataclass(frozen=True)
+class ChaseMessage:
+    kind: OutboxKind
+    recipients: list[str]
+    subject: str
+    body: str
+
+
+def _quote(q) -> str:
+    return f"----- Query {q.reference} -----\nSubject: {q.subject}\n\n{q.text.strip()}"
+
+
+def compose(action, policy: HelpdeskPolicy, by_reference: dict, queries: list, now: datetime) -> ChaseMessage | None:
+    q = by_reference.get(action.reference)
+    specialist = [policy.specialist_email or policy.email]
+    if action.kind == "reminder":
+        department = policy.departments.get(action.department)
+        if department is None:
+            return None
+        c = next(c for c in q.consultations if c.id == action.consultation_id)
+        body = (f"Reminder {action.number}: the helpdesk still needs {department.name}'s input on {q.reference}; it "
+                f"was due on {c.due_date}. Please reply to the routing email (keep the reference in the subject).\n\n"
+                + _quote(q))
+        return ChaseMessage(OutboxKind.REMINDER, [fp.email for fp in department.focal_points],
+                            f"[{q.reference}] Reminder {action.number}: input was due {c.due_date}", body)
+    if action.kind == "escalation":
+        department = policy.departments.get(action.department)
+        name = department.name if department else action.department
+        return ChaseMessage(OutboxKind.WARNING, specialist, f"[{q.reference}] No input from {name}",
+                            f"{name} has not answered on {q.reference} after {action.detail.split()[2]} "
+                            f"reminder(s). Consider calling the focal points or going ahead without them.\n\n"
+                            + _quote(q))
+    if action.kind == "warning":
+        return ChaseMessage(OutboxKind.WARNING, specialist, f"[{q.reference}] Reply due by {q.target_reply_date}",
+                            f"The reply to {q.reference} is due by {q.target_reply_date} (status: "
+                            f"{q.status.replace('_', ' ')}).\n\n" + _quote(q))
+    if action.kind == "overdue":
+        return ChaseMessage(OutboxKind.WARNING, specialist, f"[{q.reference}] OVERDUE since {q.target_reply_date}",
+                            f"The reply to {q.reference} missed its target of {q.target_reply_date}. Reply, or "
+                            f"extend the target with a reason (helpdesk extend).\n\n" + _quote(q))
+    if action.kind == "holding":
+        subject, body = HOLDING.get(q.language, HOLDING["en"])
+        values = {"ref": q.reference, "target": q.target_reply_date, "helpdesk": policy.name}
+        return ChaseMessage(OutboxKind.REMINDER, [q.requester_email], subject.format(**values), body.format(**values))
+    if action.kind == "digest":
+        return ChaseMessage(OutboxKind.DIGEST, specialist, f"Helpdesk digest for {now.date()}", digest(queries, now))
+    return None
+
+
+def digest(queries: list, now: datetime) -> str:
+    """New queries, drafts awaiting review, overdue inputs and replies at risk, in one email."""
+    today = now.date()
+    new = [q for q in queries if q.status in ("new", "routed") and (q.received_on >= today.fromordinal(
+        today.toordinal() - 3) or q.needs_manual_triage)]
+    drafts = [q for q in queries if q.status == "draft_ready"]
+    late_inputs = [(q, c) for q in queries for c in q.consultations if not c.input_received and c.due_date < today]
+    at_risk = sorted((q for q in queries if (q.target_reply_date - today).days <= 3), key=lambda q: q.target_reply_date)
+
+    def section(title: str, lines: list[str]) -> str:
+        return f"{title} ({len(lines)})\n" + ("\n".join(f"  - {line}" for line in lines) if lines else "  none")
+
+    return "\n\n".join([
+        section("New queries", [f"{q.reference} {q.subject}" + (" [manual triage]" if q.needs_manual_triage else "")
+                                for q in new]),
+        section("Drafts awaiting review", [f"{q.reference} {q.subject}" for q in drafts]),
+        section("Overdue inputs", [f"{q.reference} {c.department} (due {c.due_date}, {c.reminders_sent} reminder(s))"
+                                   for q, c in late_inputs]),
+        section("Replies at risk", [f"{q.reference} target {q.target_reply_date}"
+                                    + (" OVERDUE" if q.target_reply_date < today else "") for q in at_risk]),
+    ])

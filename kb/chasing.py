@@ -1,0 +1,191 @@
+"""Chasing overdue work: which reminders, warnings and digests are due at an instant.
+
+``due_actions`` is pure: plain snapshots of the open queries and one instant in,
+the list of actions due out, so every rule is tested at fixed instants without
+sleeping. ``chase_overdue_work`` takes a snapshot from the store, queues each
+action in the outbox under a stable key, and records it; the outbox sends it.
+A scheduler only has to call it regularly: since each action's key is unique,
+calling it twice, or after a restart, never sends anything twice, and since
+the rules look at what was *sent*, a restart after a long stop still sends what
+fell due meanwhile (once, and the next reminder follows the cadence from then).
+
+Rules:
+- a consultation without input is chased from the day after its due date:
+  reminder 1, then one every ``reminder_every_days`` after the previous one, up
+  to ``max_reminders``; one cadence step after the last, it is escalated to the
+  specialist. An input that arrives stops the chase at once;
+- the specialist is warned ``warn_days_before_target`` days before a query's
+  target reply date, and again the day after it is missed; an extended target
+  gets its own warnings;
+- optionally (off by default) the requester gets one polite holding message
+  when the target is missed;
+- each working morning from ``digest_hour`` (UTC) the specialist gets a digest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from kb.calendar import DueDateCalendar
+from kb.chase_messages import compose
+from kb.db import unit_of_work
+from kb.models import Channel, Consultation, OutboxMessage, Query, QueryEvent, QueryStatus
+from kb.outbox import queue
+from kb.policy import HelpdeskPolicy
+
+OPEN = (QueryStatus.NEW, QueryStatus.ROUTED, QueryStatus.AWAITING_INPUTS, QueryStatus.DRAFT_READY)
+
+
+@dataclass(frozen=True)
+class ConsultationSnapshot:
+    id: int
+    department: str
+    due_date: date
+    input_received: bool
+    reminders_sent: int
+    last_reminder_on: date | None
+    escalated: bool
+
+
+@dataclass(frozen=True)
+class QuerySnapshot:
+    reference: str
+    status: str
+    subject: str
+    text: str
+    language: str
+    received_on: date
+    target_reply_date: date
+    needs_manual_triage: bool
+    requester_email: str | None
+    consultations: tuple[ConsultationSnapshot, ...] = ()
+
+
+@dataclass(frozen=True)
+class DueAction:
+    kind: str  # reminder, escalation, warning, overdue, holding, digest
+    key: str  # unique: the outbox dedupe key
+    reference: str | None = None
+    consultation_id: int | None = None
+    department: str | None = None
+    number: int = 0
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ChasePolicy:
+    """The parts of the helpdesk policy that chasing needs, with the new options."""
+
+    reminder_every_days: int = 3
+    max_reminders: int = 2
+    warn_days_before_target: int = 3
+    holding_messages: bool = False
+    digest_hour: int = 8
+    calendar: DueDateCalendar = field(default_factory=DueDateCalendar)
+
+
+def due_actions(queries: list[QuerySnapshot], policy: ChasePolicy, now: datetime) -> list[DueAction]:
+    """Every action due at ``now``; already-done actions are filtered by their keys downstream."""
+    today = now.date()
+    actions: list[DueAction] = []
+    every = timedelta(days=policy.reminder_every_days)
+    for q in queries:
+        if q.status not in {s.value for s in OPEN}:
+            continue
+        for c in q.consultations:
+            if c.input_received or c.escalated:
+                continue
+            if c.reminders_sent == 0:
+                next_on = c.due_date + timedelta(days=1)
+            else:
+                next_on = (c.last_reminder_on or c.due_date) + every
+            if today < next_on:
+                continue
+            if c.reminders_sent < policy.max_reminders:
+                n = c.reminders_sent + 1
+                actions.append(DueAction("reminder", f"reminder:{q.reference}:{c.department}:{n}", q.reference,
+                                         c.id, c.department, n, f"input was due {c.due_date}"))
+            else:
+                actions.append(DueAction("escalation", f"escalation:{q.reference}:{c.department}", q.reference,
+                                         c.id, c.department, detail=f"no input after {c.reminders_sent} reminder(s)"))
+        target = q.target_reply_date
+        if today >= target - timedelta(days=policy.warn_days_before_target) and today <= target:
+            actions.append(DueAction("warning", f"warning:{q.reference}:{target}", q.reference,
+                                     detail=f"reply due by {target}"))
+        if today > target:
+            actions.append(DueAction("overdue", f"overdue:{q.reference}:{target}", q.reference,
+                                     detail=f"target {target} missed"))
+            if policy.holding_messages and q.requester_email:
+                actions.append(DueAction("holding", f"holding:{q.reference}:{target}", q.reference))
+    if policy.calendar.is_working_day(today) and now.time() >= time(policy.digest_hour):
+        actions.append(DueAction("digest", f"digest:{today.isoformat()}"))
+    return actions
+
+
+def snapshot(session: Session) -> list[QuerySnapshot]:
+    rows = session.scalars(select(Query).where(Query.status.in_(OPEN)).order_by(Query.id))
+    return [
+        QuerySnapshot(
+            q.reference, q.status.value, q.subject or q.text[:60], q.text[:1500], q.language, q.received_at.date(),
+            q.target_reply_date, q.needs_manual_triage, q.requester.email,
+            tuple(ConsultationSnapshot(c.id, c.department_code, c.due_date, c.input_received_at is not None,
+                                       c.reminders_sent, c.last_reminder_at.date() if c.last_reminder_at else None,
+                                       c.escalated_at is not None) for c in q.consultations),
+        )
+        for q in rows
+    ]
+
+
+def chase_policy(policy: HelpdeskPolicy) -> ChasePolicy:
+    d = policy.deadlines
+    return ChasePolicy(d.reminder_every_days, d.max_reminders, d.warn_days_before_target, d.holding_messages,
+                       d.digest_hour, DueDateCalendar("working", d.holiday_country))
+
+
+def chase_overdue_work(sessions: sessionmaker[Session], policy: HelpdeskPolicy, chase: ChasePolicy,
+                       now: datetime) -> list[DueAction]:
+    """Queue every due action once; returns the actions newly queued."""
+    done: list[DueAction] = []
+    with unit_of_work(sessions) as session:
+        open_queries = snapshot(session)
+        actions = due_actions(open_queries, chase, now)
+        by_reference = {q.reference: q for q in open_queries}
+        keys = [a.key for a in actions]
+        existing = set(session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys)))) \
+            if keys else set()
+        for action in actions:
+            if action.key in existing:
+                continue
+            message = compose(action, policy, by_reference, open_queries, now)
+            if message is None:
+                continue
+            query = session.scalar(select(Query).where(Query.reference == action.reference)) \
+                if action.reference else None
+            consultation = session.get(Consultation, action.consultation_id) if action.consultation_id else None
+            queue(session, dedupe_key=action.key, kind=message.kind, channel=Channel.EMAIL,
+                  recipients=message.recipients, subject=message.subject, body=message.body, now=now,
+                  domain=policy.domain, query=query, consultation=consultation, fresh=True,
+                  headers={"Auto-Submitted": "auto-generated"})
+            if policy.specialist_chats and action.kind in ("escalation", "overdue", "digest"):
+                for chat in policy.specialist_chats:
+                    queue(session, dedupe_key=f"{action.key}:tg:{chat}", kind=message.kind, channel=Channel.TELEGRAM,
+                          recipients=[str(chat)], subject=message.subject, body=f"{message.subject}\n\n{message.body}",
+                          now=now, domain=policy.domain, query=query, fresh=True)
+            if consultation is not None and action.kind == "reminder":
+                consultation.reminders_sent, consultation.last_reminder_at = action.number, now
+            if consultation is not None and action.kind == "escalation":
+                consultation.escalated_at = now
+            if query is not None:
+                session.add(QueryEvent(query=query, at=now, kind=action.kind,
+                                       detail=f"{action.department or ''} {action.detail}".strip(), actor="scheduler"))
+            done.append(action)
+    return done
+
+
+def utc(d: date, hour: int = 9) -> datetime:
+    """A fixed instant on a day, for tests and examples."""
+    return datetime.combine(d, time(hour), tzinfo=timezone.utc)
