@@ -276,6 +276,19 @@ def send_mail(watch: bool = typer.Option(False, help="Keep running: send due mai
 
 @app.command()
 @_friendly
+def run(tick_seconds: float = typer.Option(60.0, help="How often the scheduler looks for overdue work")) -> None:
+    """Run the helpdesk: mail in and out, the Telegram bot (if configured) and the scheduler, until Ctrl-C."""
+    from config.runner import Runner
+
+    helpdesk = _open()
+    try:
+        Runner(helpdesk, tick_every=tick_seconds).run_until_signalled()
+    finally:
+        helpdesk.close()
+
+
+@app.command()
+@_friendly
 def bot() -> None:
     """Run the Telegram bot (long polling) and deliver its outbox, until Ctrl-C."""
     helpdesk = _open()
@@ -296,19 +309,74 @@ def bot() -> None:
 @app.command()
 @_friendly
 def check() -> None:
-    """Validate the configuration and open the store; prints what is fine."""
+    """Validate the configuration and try every configured connection; say what is fine and what is wrong."""
     helpdesk = bootstrap(Settings(), seed=False)
+    problems = 0
+
+    def report(name: str, attempt) -> None:
+        nonlocal problems
+        try:
+            detail = attempt()
+            console.print(f"[green]OK[/]    {name}: {detail}")
+        except Exception as exc:  # every failure is reported, none stops the other checks
+            problems += 1
+            console.print(f"[red]FAIL[/]  {name}: {type(exc).__name__}: {exc}", highlight=False)
+
     try:
-        p = helpdesk.policy
-        console.print(f"configuration OK: {helpdesk.settings.config} — {len(p.topics)} topics, "
-                      f"{len(p.departments)} departments, always consulted: {', '.join(p.always_consult) or 'none'}")
-        console.print(f"database OK: {helpdesk.engine.url.render_as_string(hide_password=True)}")
+        p, s = helpdesk.policy, helpdesk.settings
+        console.print(f"[green]OK[/]    configuration {s.config}: {len(p.topics)} topics, {len(p.departments)} "
+                      f"departments, always consulted: {', '.join(p.always_consult) or 'none'}")
+
+        def database():
+            from sqlalchemy import text as sql
+
+            with helpdesk.engine.connect() as c:
+                c.execute(sql("SELECT 1"))
+            return helpdesk.engine.url.render_as_string(hide_password=True)
+
+        report("database", database)
+        if s.imap_host:
+            def imap():
+                ingestor = helpdesk.imap_ingestor()
+                try:
+                    status = ingestor.client().select_folder(s.imap_mailbox, readonly=True)
+                    return f"{s.imap_host} {s.imap_mailbox}: {status[b'EXISTS']} message(s)"
+                finally:
+                    ingestor.close()
+            report("IMAP", imap)
+        else:
+            console.print("--    IMAP: not configured (mail is read from the drop folder var/inbox)")
+        if s.smtp_host:
+            def smtp():
+                connection = helpdesk.outbox_sender()._connect()
+                connection.quit()
+                return f"{s.smtp_host}: connected and logged in"
+            report("SMTP", smtp)
+        else:
+            console.print("--    SMTP: not configured (mail is written to var/outbox)")
+        if s.telegram_token is not None:
+            def telegram():
+                import asyncio
+
+                from telegram import Bot
+
+                async def get_me():
+                    kwargs = {"base_url": f"{s.telegram_base_url}/bot"} if s.telegram_base_url else {}
+                    async with Bot(s.telegram_token.get_secret_value(), **kwargs) as bot:
+                        return (await bot.get_me()).username
+                return f"bot @{asyncio.run(get_me())}"
+            report("Telegram", telegram)
+        else:
+            console.print("--    Telegram: not configured (HELPDESK_TELEGRAM_TOKEN)")
     finally:
         helpdesk.close()
+    if problems:
+        raise typer.Exit(1)
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for noisy in ("alembic", "apscheduler", "httpx", "telegram.ext"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     app()

@@ -112,7 +112,8 @@ def _receive(service, session: Session, email: InboundEmail) -> InboundResult:
 
     def finish(outcome: Outcome, reference: str | None = None, detail: str = "") -> InboundResult:
         raw.outcome, raw.reason = outcome.value, detail or None
-        log.info("email %s: %s %s", email.uid if email.uid is not None else "-", outcome.value, reference or "")
+        log.info("email %s uid=%s: %s %s", email.mailbox, email.uid if email.uid is not None else "-",
+                 outcome.value, reference or "")
         return InboundResult(outcome, reference, detail)
 
     if email.quarantine_reason:

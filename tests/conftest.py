@@ -134,3 +134,16 @@ def smtp_sink():
     sink = SmtpSink().start()
     yield sink
     sink.stop()
+
+
+# -------------------------------------------------------------- Telegram peer
+import pytest_asyncio  # noqa: E402
+
+from tests.peers.telegram import FakeBotApi  # noqa: E402
+
+
+@pytest_asyncio.fixture
+async def api():
+    server = await FakeBotApi().start()
+    yield server
+    await server.stop()

@@ -14,16 +14,9 @@ from bot.app import build_application, deliver_outbox, split_message
 from kb.chat import ChatDesk
 from kb.db import unit_of_work
 from kb.models import OutboxMessage, Query, Requester
-from tests.peers.telegram import FakeBotApi
+from tests.peers.telegram import FakeBotApi  # noqa: F401 (fixture type)
 
 SPECIALIST, ALICE, BRUNO = 7, 42, 43
-
-
-@pytest_asyncio.fixture
-async def api():
-    server = await FakeBotApi().start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture
