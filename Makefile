@@ -1,17 +1,22 @@
 # The two commands of the README:
-#   make demo   set up (first time) and run the helpdesk on the embedded default (SQLite, no credentials)
+#   make run    set up (first time), show the triage of the sample queries, then run the helpdesk on the
+#               embedded default (SQLite, drop folder var/inbox, mail written to var/outbox) until Ctrl-C
 #   make test   set up, start the real test peers, and run the whole test suite (SQLite and PostgreSQL)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench bench-mail peers
+.PHONY: run demo test bench bench-mail peers
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/helpdesk demo
+	$(VENV)/bin/helpdesk run
 
 demo: $(STAMP)
 	$(VENV)/bin/helpdesk demo

@@ -36,7 +36,12 @@ class Runner:
         s = self.helpdesk.settings
         if s.imap_host:
             log.info("mail in: IMAP %s mailbox %s", s.imap_host, s.imap_mailbox)
-            self.helpdesk.imap_ingestor().run_forever(self.stop)
+
+            def progress(done: int, total: int) -> None:
+                if total > 200:  # a long first synchronisation: say how far it got
+                    log.info("mail in: %d of %d messages handled", done, total)
+
+            self.helpdesk.imap_ingestor(progress=progress).run_forever(self.stop)
         else:
             from ingest.folders import DropFolderIngestor
 

@@ -77,8 +77,8 @@ class HelpdeskService:
         self.detector = detector or LanguageDetector(policy.languages)
         self.countries = countries or CountryDirectory()
         deadlines = policy.deadlines
+        # The same count (calendar or working days) for the reply target and the focal points' inputs.
         self.calendar = DueDateCalendar(deadlines.day_count, deadlines.holiday_country)
-        self.reply_calendar = DueDateCalendar("calendar")
         self._matcher: QAMatcher | None = None
         self._matcher_revision: tuple | None = None
 
@@ -126,7 +126,7 @@ class HelpdeskService:
         received = sub.received_at or now
         requester = self._requester(session, checked, now)
         reference = self._next_reference(session, received.year)
-        target = self.reply_calendar.add_days(received.date(), self.policy.deadlines.target_reply_days)
+        target = self.calendar.add_days(received.date(), self.policy.deadlines.target_reply_days)
         decision = triage(
             checked.text,
             language=checked.language,

@@ -78,3 +78,17 @@ def test_working_days_skip_weekends_and_public_holidays():
     assert calendar.add_days(date(2026, 3, 6), 1) == date(2026, 3, 9)  # Friday -> Monday
     assert calendar.add_days(date(2026, 12, 24), 1) == date(2026, 12, 28)  # skips Christmas and the weekend
     assert DueDateCalendar().add_days(date(2026, 12, 24), 5) == date(2026, 12, 29)
+
+
+def test_working_day_count_applies_to_the_reply_target_too(make_helpdesk, tmp_path):
+    from config.settings import DEFAULT_FILE
+    from kb.intake import QuerySubmission
+    from kb.models import Channel
+
+    config = tmp_path / "working.toml"
+    config.write_text(DEFAULT_FILE.read_text(encoding="utf-8").replace('day_count = "calendar"',
+                                                                       'day_count = "working"'), encoding="utf-8")
+    report = make_helpdesk(config).service.submit_query(QuerySubmission(
+        text="Who pays for personal protective equipment?", channel=Channel.CLI))
+    assert report.target_reply_date == date(2026, 3, 20)  # 14 working days from Monday 2 March
+    assert report.routes[0]["due_date"] == "2026-03-09"  # 5 working days
