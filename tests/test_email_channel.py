@@ -345,3 +345,54 @@ def test_cli_fetches_mail_with_the_password_from_the_environment(dovecot, helpde
     result = CliRunner().invoke(app, ["fetch-mail"])
     assert result.exit_code == 0, result.output
     assert "1 message(s) handled" in result.output and "testpass" not in result.output
+
+
+class _AuthSink(SmtpSink):
+    """An SMTP server that requires AUTH: PLAIN/LOGIN with a password, or XOAUTH2 with a bearer token."""
+
+    def __init__(self):
+        super().__init__()
+        self.logins: list[str] = []
+
+    def start(self):
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
+
+        def password(server, session, envelope, mechanism, auth_data):
+            ok = (auth_data.login, auth_data.password) == (b"helpdesk", b"s3cret")
+            if ok:
+                self.logins.append(mechanism)
+            return AuthResult(success=ok)
+
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, authenticator=password,
+                                     auth_require_tls=False, auth_required=True)
+        self.controller.start()
+        return self
+
+    async def auth_XOAUTH2(self, server, args):
+        import base64
+
+        from aiosmtpd.smtp import AuthResult
+
+        decoded = base64.b64decode(args[1]).decode()
+        ok = decoded == "user=helpdesk@example.org\x01auth=Bearer token-123\x01\x01"
+        if ok:
+            self.logins.append("XOAUTH2")
+        return AuthResult(success=ok, handled=False)
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # loopback test server
+@pytest.mark.parametrize("mode", ["password", "xoauth2"])
+def test_smtp_logs_in_with_a_password_or_an_oauth2_token(dovecot, ingestor, helpdesk, mode):
+    dovecot.append(mail())
+    ingestor.run_once()
+    sink = _AuthSink().start()
+    try:
+        credentials = (dict(username="helpdesk", password="s3cret") if mode == "password" else
+                       dict(username="helpdesk@example.org", oauth2_token=lambda: "token-123"))
+        sender = OutboxSender(SmtpSettings(host="127.0.0.1", port=sink.port, security="plain", **credentials),
+                              helpdesk.service)
+        assert sender.send_due().sent == 4
+    finally:
+        sink.stop()
+    assert len(sink.messages) == 4 and sink.logins
