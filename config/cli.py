@@ -160,6 +160,29 @@ def extend(
 
 @app.command()
 @_friendly
+def report(year: Optional[int] = typer.Option(None, help="Year (default: this year)"),
+           as_json: bool = typer.Option(False, "--json", help="Print as JSON")) -> None:
+    """The annual report: queries by channel, region, requester type and topic; replies, targets, feedback."""
+    helpdesk = _open()
+    try:
+        figures = helpdesk.service.annual_report(year or helpdesk.clock().year)
+    finally:
+        helpdesk.close()
+    data = {k: dict(v) if isinstance(v, dict) else v for k, v in vars(figures).items()}
+    if as_json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        return
+    console.print(f"[bold]Helpdesk report {figures.year}[/]: {figures.queries} queries, {figures.answered} answered "
+                  f"({figures.answered_on_target} on target), {figures.self_served} self-served, "
+                  f"{figures.extended} targets extended; median days to reply {figures.median_days_to_reply or '-'}; "
+                  f"{figures.ratings} ratings, mean {figures.mean_rating or '-'}; {figures.qas_promoted} Q&As added")
+    for name in ("by_channel", "by_region", "by_requester_type", "by_language", "by_topic"):
+        console.print(f"{name.removeprefix('by_').replace('_', ' ')}: " +
+                      ", ".join(f"{k} {v}" for k, v in sorted(data[name].items(), key=lambda kv: -kv[1])))
+
+
+@app.command()
+@_friendly
 def topics(reference: str, codes: list[str] = typer.Argument(..., help="Topic codes, e.g. osh wages")) -> None:
     """Set a query's topics (corrections are kept for retraining); new departments are consulted."""
     helpdesk = _open()

@@ -321,6 +321,12 @@ class HelpdeskService:
         with unit_of_work(self.sessions) as session:
             return triage_report(self._get(session, reference), self.policy, self.countries, created=False)
 
+    def annual_report(self, year: int):
+        from kb.reports import annual_report
+
+        with unit_of_work(self.sessions) as session:
+            return annual_report(session, year)
+
     def _get(self, session: Session, reference: str) -> Query:
         query = session.scalar(select(Query).where(Query.reference == reference.strip().upper()))
         if query is None:

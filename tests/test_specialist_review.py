@@ -63,3 +63,22 @@ def test_rating_out_of_range_is_refused(helpdesk):
     report = ask(helpdesk.service, "Who pays for personal protective equipment?")
     with pytest.raises(ReviewError, match="from 1 to 5"):
         helpdesk.service.record_feedback(report.reference, 9)
+
+
+def test_annual_report_counts_what_the_helpdesk_did(helpdesk, clock):
+    from datetime import timedelta
+
+    a = ask(helpdesk.service, "Who pays for personal protective equipment?", country="GH",
+            requester_type="management")
+    helpdesk.service.submit_query(QuerySubmission(text="Which environmental label should we get for our coffee?",
+                                                  channel=Channel.EMAIL, email="lucia@beans.example", country="CO"))
+    clock.now += timedelta(days=3)
+    helpdesk.service.send_reply(a.reference, "maria")
+    helpdesk.service.record_feedback(a.reference, 4)
+    helpdesk.service.promote_to_qa(a.reference)
+    report = helpdesk.service.annual_report(2026)
+    assert report.queries == 2 and report.answered == 1 and report.answered_on_target == 1
+    assert report.by_region == {"Africa": 1, "Americas": 1}
+    assert report.by_topic["osh"] == 1 and report.by_topic["(manual triage)"] == 1
+    assert report.median_days_to_reply == 3.0 and report.mean_rating == 4 and report.qas_promoted == 1
+    assert helpdesk.service.annual_report(2025).queries == 0

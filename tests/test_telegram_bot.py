@@ -251,3 +251,13 @@ async def test_a_reply_to_the_bots_message_joins_the_query_and_edits_are_ignored
     with unit_of_work(helpdesk.sessions) as s:
         q = s.scalar(select(Query))
         assert [m.body for m in q.messages][-1] == "Our workers are in Accra."
+
+
+@pytest.mark.asyncio
+async def test_a_self_served_query_is_counted_in_the_annual_report(bot, api, helpdesk):
+    await intake(api)
+    await say(api, ALICE, "How many weeks of maternity leave must we give?")
+    await press(api, ALICE, "submit", expect=2)
+    await press(api, ALICE, "solved:HD-2026-0001")
+    report = helpdesk.service.annual_report(2026)
+    assert report.self_served == 1 and report.by_channel == {"telegram": 1}
