@@ -33,7 +33,8 @@ from telegram.ext import (
     filters,
 )
 
-from kb.chat import BotReply, ChatDesk
+from kb.chat import BotReply, Button, ChatDesk, user_language
+from kb.chat_texts import TEXTS
 from kb.models import Channel
 from kb.outbox import claim_due, mark_failed, mark_sent
 
@@ -57,12 +58,10 @@ def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     return [p for p in parts if p]
 
 
-def keyboard(rows) -> InlineKeyboardMarkup | None:
+def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in
-                                  ((b.label, b.data) if hasattr(b, "label") else tuple(b) for b in row)]
-                                 for row in rows])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows])
 
 
 async def send(bot, chat_id: int, text: str, rows=()) -> None:
@@ -120,9 +119,6 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    from kb.chat_texts import TEXTS
-    from kb.chat import user_language
-
     await update.message.reply_text(TEXTS[user_language(update.effective_user.language_code)]["unsupported"])
 
 
@@ -146,27 +142,22 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 # ------------------------------------------------------------------- specialist
+def log_refusal(context: ContextTypes.DEFAULT_TYPE, user_id: int, command: str) -> None:
+    """Specialist commands from anyone else are refused (by the desk) and logged (here)."""
+    if not desk(context).is_specialist(user_id):
+        log.warning("refused %s to Telegram user %s", command, user_id)
+
+
 async def review_queue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
-    if not desk(context).is_specialist(user.id):
-        log.warning("refused /queue to Telegram user %s", user.id)
+    log_refusal(context, user.id, "/queue")
     await answer(update, context, desk(context).queue_view(user.id))
 
 
 async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
-    if not desk(context).is_specialist(user.id):
-        log.warning("refused /show to Telegram user %s", user.id)
-        await answer(update, context, [desk(context).refusal()])
-        return
-    if not context.args:
-        await update.message.reply_text("Usage: /show HD-2026-0007")
-        return
-    try:
-        replies = desk(context).show(user.id, context.args[0])
-    except LookupError as exc:
-        replies = [BotReply(str(exc))]
-    await answer(update, context, replies)
+    log_refusal(context, user.id, "/show")
+    await answer(update, context, desk(context).show(user.id, context.args[0] if context.args else ""))
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -181,7 +172,8 @@ async def deliver_outbox(application: Application, limit: int = 30) -> int:
     for message in claim_due(service.sessions, service.clock(), Channel.TELEGRAM, limit):
         try:
             for recipient in message.recipients:
-                await send(application.bot, int(recipient), message.body, message.headers.get("buttons") or ())
+                rows = tuple(tuple(Button(*b) for b in row) for row in message.headers.get("buttons") or ())
+                await send(application.bot, int(recipient), message.body, rows)
         except RetryAfter as exc:
             delay = exc.retry_after if isinstance(exc.retry_after, timedelta) else timedelta(seconds=exc.retry_after)
             mark_failed(service.sessions, message.id, service.clock(), str(exc), retry_at=service.clock() + delay)

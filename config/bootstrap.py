@@ -92,8 +92,8 @@ def training_set(helpdesk: "Helpdesk") -> list[LabelledExample]:
     return examples
 
 
-def train_and_save(helpdesk: "Helpdesk") -> TopicModel:
-    examples = training_set(helpdesk)
+def train_and_save(helpdesk: "Helpdesk", examples: list[LabelledExample] | None = None) -> TopicModel:
+    examples = training_set(helpdesk) if examples is None else examples
     model = train_topic_model(examples, helpdesk.policy.topic_codes)
     model.save(helpdesk.settings.resolved_model_path())
     log.info("trained the topic model on %d examples -> %s", len(examples), helpdesk.settings.resolved_model_path())
@@ -194,7 +194,7 @@ class Helpdesk:
         s = self.settings
         if s.telegram_token is None:
             raise ConfigError("the Telegram bot needs HELPDESK_TELEGRAM_TOKEN in the environment")
-        desk = ChatDesk(self.service, frozenset(self.policy.specialist_chats))
+        desk = ChatDesk(self.service)
         application = build_application(desk, s.telegram_token.get_secret_value(), base_url=s.telegram_base_url)
 
         async def start_outbox(app) -> None:
@@ -205,6 +205,12 @@ class Helpdesk:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def __enter__(self) -> "Helpdesk":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def bootstrap(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now,

@@ -59,8 +59,7 @@ def _open() -> Helpdesk:
 @_friendly
 def demo(samples: Path = typer.Option(SAMPLES, help="TOML file of sample queries")) -> None:
     """Triage the shipped sample queries (EN/FR/ES) and print each decision."""
-    helpdesk = _open()
-    try:
+    with _open() as helpdesk:
         items = tomllib.loads(samples.read_text(encoding="utf-8"))["query"]
         for item in items:
             report = helpdesk.service.submit_query(QuerySubmission(
@@ -71,8 +70,6 @@ def demo(samples: Path = typer.Option(SAMPLES, help="TOML file of sample queries
             ))
             console.print(triage_panel(report))
         console.print(f"{len(items)} sample queries triaged. Try: helpdesk queries · helpdesk show <reference>")
-    finally:
-        helpdesk.close()
 
 
 @app.command()
@@ -91,13 +88,10 @@ def ask(
     as_json: bool = typer.Option(False, "--json", help="Print the triage as one JSON object"),
 ) -> None:
     """Submit one query from the terminal and print its triage."""
-    helpdesk = _open()
-    try:
+    with _open() as helpdesk:
         report = helpdesk.service.submit_query(QuerySubmission(
             text=text, channel=Channel.CLI, subject=subject, email=email, name=name, organisation=org,
             country=country, requester_type=type_, sector=sector, confidential=confidential))
-    finally:
-        helpdesk.close()
     if as_json:
         sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
@@ -111,11 +105,8 @@ def queries(
     overdue: bool = typer.Option(False, help="Only queries past their target reply date"),
 ) -> None:
     """List queries with their status, target date and an overdue mark."""
-    helpdesk = _open()
-    try:
+    with _open() as helpdesk:
         rows = helpdesk.service.list_queries(status, overdue_only=overdue)
-    finally:
-        helpdesk.close()
     console.print(queries_table(rows) if rows else "No queries yet. Try: helpdesk demo")
 
 
@@ -123,11 +114,8 @@ def queries(
 @_friendly
 def show(reference: str, as_json: bool = typer.Option(False, "--json", help="Print as JSON")) -> None:
     """Show one query with its triage, consultations, outbox and history."""
-    helpdesk = _open()
-    try:
+    with _open() as helpdesk:
         detail = helpdesk.service.show_query(reference)
-    finally:
-        helpdesk.close()
     if as_json:
         data = {"query": detail.report.as_dict(), "overdue": detail.overdue, "consultations": detail.consultations,
                 "messages": detail.messages, "outbox": detail.outbox, "drafts": detail.drafts,
@@ -146,15 +134,12 @@ def extend(
     to: Optional[str] = typer.Option(None, help="New target date, YYYY-MM-DD"),
 ) -> None:
     """Extend a query's target reply date (complex or controversial queries)."""
-    helpdesk = _open()
-    try:
+    with _open() as helpdesk:
         current = helpdesk.service.report(reference).target_reply_date
         if (days is None) == (to is None):
             raise ValueError("give either --days or --to")
         new_date = date.fromisoformat(to) if to else current + timedelta(days=days)
         report = helpdesk.service.extend_target(reference, new_date, reason)
-    finally:
-        helpdesk.close()
     console.print(f"{report.reference}: target reply date {current} -> {report.target_reply_date}")
 
 
@@ -163,11 +148,8 @@ def extend(
 def report(year: Optional[int] = typer.Option(None, help="Year (default: this year)"),
            as_json: bool = typer.Option(False, "--json", help="Print as JSON")) -> None:
     """The annual report: queries by channel, region, requester type and topic; replies, targets, feedback."""
-    helpdesk = _open()
-    try:
+    with _open() as helpdesk:
         figures = helpdesk.service.annual_report(year or helpdesk.clock().year)
-    finally:
-        helpdesk.close()
     data = {k: dict(v) if isinstance(v, dict) else v for k, v in vars(figures).items()}
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
@@ -185,11 +167,8 @@ def report(year: Optional[int] = typer.Option(None, help="Year (default: this ye
 @_friendly
 def topics(reference: str, codes: list[str] = typer.Argument(..., help="Topic codes, e.g. osh wages")) -> None:
     """Set a query's topics (corrections are kept for retraining); new departments are consulted."""
-    helpdesk = _open()
-    try:
+    with _open() as helpdesk:
         added = helpdesk.service.correct_topics(reference, codes)
-    finally:
-        helpdesk.close()
     console.print(f"{reference}: topics {', '.join(codes)}" + (f"; now also consulting {', '.join(added)}"
                                                                if added else ""))
 
@@ -202,12 +181,9 @@ def reply(
     as_actor: str = typer.Option("specialist", "--as", help="Who approves the reply"),
 ) -> None:
     """Approve the draft (or a text file) and queue it to the requester; `send-mail` delivers it."""
-    helpdesk = _open()
-    try:
+    with _open() as helpdesk:
         text = text_file.read_text(encoding="utf-8") if text_file else None
         sent = helpdesk.service.send_reply(reference, as_actor, text)
-    finally:
-        helpdesk.close()
     console.print(f"{reference}: reply queued ({len(sent)} characters)")
 
 
@@ -215,11 +191,8 @@ def reply(
 @_friendly
 def promote(reference: str) -> None:
     """Turn an answered query and its reply into a new Q&A."""
-    helpdesk = _open()
-    try:
+    with _open() as helpdesk:
         key = helpdesk.service.promote_to_qa(reference)
-    finally:
-        helpdesk.close()
     console.print(f"{reference}: added to the Q&A bank as {key}")
 
 
@@ -227,23 +200,21 @@ def promote(reference: str) -> None:
 @_friendly
 def train(evaluate: bool = typer.Option(False, help="Also cross-validate and print accuracy figures")) -> None:
     """Train the topic model from the labelled examples and the Q&A bank, and save it."""
-    helpdesk = bootstrap(Settings())
-    try:
-        model = train_and_save(helpdesk)
-        console.print(f"Trained on {len(training_set(helpdesk))} examples, {len(model.vocabulary):,} features "
+    with bootstrap(Settings()) as helpdesk:
+        examples = training_set(helpdesk)
+        model = train_and_save(helpdesk, examples)
+        console.print(f"Trained on {len(examples)} examples, {len(model.vocabulary):,} features "
                       f"-> {helpdesk.settings.resolved_model_path()}")
         if evaluate:
             from classifier.evaluation import cross_validate
 
-            report = cross_validate(training_set(helpdesk), helpdesk.policy.topic_codes,
+            report = cross_validate(examples, helpdesk.policy.topic_codes,
                                     threshold=helpdesk.policy.confidence_threshold,
                                     max_topics=helpdesk.policy.max_topics)
             console.print(f"5-fold cross-validation on {report.examples} examples at threshold {report.threshold}: "
                           f"precision {report.precision:.2f}, recall {report.recall:.2f}, F1 {report.f1:.2f}, "
                           f"top-1 accuracy {report.top1_accuracy:.2f}, manual triage {report.manual_triage_rate:.0%}")
             console.print("top-1 by language: " + ", ".join(f"{k} {v:.2f}" for k, v in report.top1_by_language.items()))
-    finally:
-        helpdesk.close()
 
 
 @app.command("fetch-mail")
@@ -254,8 +225,7 @@ def fetch_mail(watch: bool = typer.Option(False, help="Keep running: wait for ne
 
     from rich.progress import Progress
 
-    helpdesk = _open()
-    try:
+    with _open() as helpdesk:
         with Progress(console=errors, transient=True) as bar:
             task = bar.add_task("reading the mailbox", total=None)
             ingestor = helpdesk.imap_ingestor(progress=lambda done, total: bar.update(task, completed=done,
@@ -270,8 +240,6 @@ def fetch_mail(watch: bool = typer.Option(False, help="Keep running: wait for ne
             except KeyboardInterrupt:
                 stop.set()
         ingestor.close()
-    finally:
-        helpdesk.close()
 
 
 @app.command("send-mail")
@@ -280,21 +248,19 @@ def send_mail(watch: bool = typer.Option(False, help="Keep running: send due mai
     """Deliver the outbox over SMTP (routing emails, acknowledgements, replies)."""
     import time
 
-    helpdesk = _open()
-    try:
+    with _open() as helpdesk:
         sender = helpdesk.outbox_sender()
-        while True:
-            report = sender.send_due()
-            if report.sent or report.failed or not watch:
-                console.print(f"outbox: {report.sent} sent, {report.failed} failed"
-                              + (f" ({report.given_up} given up)" if report.given_up else ""))
-            if not watch:
-                break
-            time.sleep(5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        helpdesk.close()
+        try:
+            while True:
+                report = sender.send_due()
+                if report.sent or report.failed or not watch:
+                    console.print(f"outbox: {report.sent} sent, {report.failed} failed"
+                                  + (f" ({report.given_up} given up)" if report.given_up else ""))
+                if not watch:
+                    break
+                time.sleep(5)
+        except KeyboardInterrupt:
+            pass
 
 
 @app.command()
@@ -303,19 +269,15 @@ def run(tick_seconds: float = typer.Option(60.0, help="How often the scheduler l
     """Run the helpdesk: mail in and out, the Telegram bot (if configured) and the scheduler, until Ctrl-C."""
     from config.runner import Runner
 
-    helpdesk = _open()
-    try:
+    with _open() as helpdesk:
         Runner(helpdesk, tick_every=tick_seconds).run_until_signalled()
-    finally:
-        helpdesk.close()
 
 
 @app.command()
 @_friendly
 def bot() -> None:
     """Run the Telegram bot (long polling) and deliver its outbox, until Ctrl-C."""
-    helpdesk = _open()
-    try:
+    with _open() as helpdesk:
         application = helpdesk.telegram_application()
         s = helpdesk.settings
         if s.telegram_webhook_url:
@@ -325,15 +287,12 @@ def bot() -> None:
         else:
             console.print("Telegram bot running (long polling); Ctrl-C stops it.")
             application.run_polling(allowed_updates=["message", "callback_query"])
-    finally:
-        helpdesk.close()
 
 
 @app.command()
 @_friendly
 def check() -> None:
     """Validate the configuration and try every configured connection; say what is fine and what is wrong."""
-    helpdesk = bootstrap(Settings(), seed=False)
     problems = 0
 
     def report(name: str, attempt) -> None:
@@ -345,7 +304,7 @@ def check() -> None:
             problems += 1
             console.print(f"[red]FAIL[/]  {name}: {type(exc).__name__}: {exc}", highlight=False)
 
-    try:
+    with bootstrap(Settings(), seed=False) as helpdesk:
         p, s = helpdesk.policy, helpdesk.settings
         console.print(f"[green]OK[/]    configuration {s.config}: {len(p.topics)} topics, {len(p.departments)} "
                       f"departments, always consulted: {', '.join(p.always_consult) or 'none'}")
@@ -391,8 +350,6 @@ def check() -> None:
             report("Telegram", telegram)
         else:
             console.print("--    Telegram: not configured (HELPDESK_TELEGRAM_TOKEN)")
-    finally:
-        helpdesk.close()
     if problems:
         raise typer.Exit(1)
 

@@ -7,7 +7,7 @@ requester in the query's language.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from kb.models import OutboxKind
 from kb.policy import HelpdeskPolicy
@@ -54,7 +54,7 @@ def compose(action, policy: HelpdeskPolicy, by_reference: dict, queries: list, n
         department = policy.departments.get(action.department)
         name = department.name if department else action.department
         return ChaseMessage(OutboxKind.WARNING, specialist, f"[{q.reference}] No input from {name}",
-                            f"{name} has not answered on {q.reference} after {action.detail.split()[2]} "
+                            f"{name} has not answered on {q.reference} after {action.number} "
                             f"reminder(s). Consider calling the focal points or going ahead without them.\n\n"
                             + _quote(q))
     if action.kind == "warning":
@@ -77,8 +77,8 @@ def compose(action, policy: HelpdeskPolicy, by_reference: dict, queries: list, n
 def digest(queries: list, now: datetime) -> str:
     """New queries, drafts awaiting review, overdue inputs and replies at risk, in one email."""
     today = now.date()
-    new = [q for q in queries if q.status in ("new", "routed") and (q.received_on >= today.fromordinal(
-        today.toordinal() - 3) or q.needs_manual_triage)]
+    new = [q for q in queries if q.status in ("new", "routed")
+           and (q.received_on >= today - timedelta(days=3) or q.needs_manual_triage)]
     drafts = [q for q in queries if q.status == "draft_ready"]
     late_inputs = [(q, c) for q in queries for c in q.consultations if not c.input_received and c.due_date < today]
     at_risk = sorted((q for q in queries if (q.target_reply_date - today).days <= 3), key=lambda q: q.target_reply_date)

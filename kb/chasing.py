@@ -25,7 +25,7 @@ Rules:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,11 +33,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from kb.calendar import DueDateCalendar
 from kb.chase_messages import compose
 from kb.db import unit_of_work
-from kb.models import Channel, Consultation, OutboxMessage, Query, QueryEvent, QueryStatus
+from kb.models import OPEN_STATUSES, Channel, Consultation, OutboxMessage, Query, QueryEvent
 from kb.outbox import queue
 from kb.policy import HelpdeskPolicy
 
-OPEN = (QueryStatus.NEW, QueryStatus.ROUTED, QueryStatus.AWAITING_INPUTS, QueryStatus.DRAFT_READY)
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ class DueAction:
     reference: str | None = None
     consultation_id: int | None = None
     department: str | None = None
-    number: int = 0
+    number: int = 0  # the reminder's number; for an escalation, how many reminders went unanswered
     detail: str = ""
 
 
@@ -94,7 +93,7 @@ def due_actions(queries: list[QuerySnapshot], policy: ChasePolicy, now: datetime
     actions: list[DueAction] = []
     every = timedelta(days=policy.reminder_every_days)
     for q in queries:
-        if q.status not in {s.value for s in OPEN}:
+        if q.status not in {s.value for s in OPEN_STATUSES}:
             continue
         for c in q.consultations:
             if c.input_received or c.escalated:
@@ -111,7 +110,8 @@ def due_actions(queries: list[QuerySnapshot], policy: ChasePolicy, now: datetime
                                          c.id, c.department, n, f"input was due {c.due_date}"))
             else:
                 actions.append(DueAction("escalation", f"escalation:{q.reference}:{c.department}", q.reference,
-                                         c.id, c.department, detail=f"no input after {c.reminders_sent} reminder(s)"))
+                                         c.id, c.department, c.reminders_sent,
+                                         f"no input after {c.reminders_sent} reminder(s)"))
         target = q.target_reply_date
         if today >= target - timedelta(days=policy.warn_days_before_target) and today <= target:
             actions.append(DueAction("warning", f"warning:{q.reference}:{target}", q.reference,
@@ -127,7 +127,7 @@ def due_actions(queries: list[QuerySnapshot], policy: ChasePolicy, now: datetime
 
 
 def snapshot(session: Session) -> list[QuerySnapshot]:
-    rows = session.scalars(select(Query).where(Query.status.in_(OPEN)).order_by(Query.id))
+    rows = session.scalars(select(Query).where(Query.status.in_(OPEN_STATUSES)).order_by(Query.id))
     return [
         QuerySnapshot(
             q.reference, q.status.value, q.subject or q.text[:60], q.text[:1500], q.language, q.received_at.date(),
@@ -185,7 +185,3 @@ def chase_overdue_work(sessions: sessionmaker[Session], policy: HelpdeskPolicy, 
             done.append(action)
     return done
 
-
-def utc(d: date, hour: int = 9) -> datetime:
-    """A fixed instant on a day, for tests and examples."""
-    return datetime.combine(d, time(hour), tzinfo=timezone.utc)

@@ -25,9 +25,20 @@ from sqlalchemy.orm import Session
 
 from kb.db import unit_of_work
 from kb.intake import QueryRejectedError, QuerySubmission
-from kb.models import QA, Channel, ChatSession, Direction, Message, ProcessedUpdate, Query, QueryStatus, Requester
+from kb.models import (
+    OPEN_STATUSES,
+    QA,
+    Channel,
+    ChatSession,
+    Direction,
+    Message,
+    ProcessedUpdate,
+    Query,
+    QueryStatus,
+    Requester,
+)
 from kb.regions import UnknownCountryError
-from kb.review import OPEN, ReviewError
+from kb.review import ReviewError
 from kb.chat_texts import TEXTS
 from kb.views import TriageReport
 
@@ -36,6 +47,7 @@ REFERENCE = re.compile(r"\b([A-Z]{2,6}-\d{4}-\d{4,})\b")
 RATE_LIMIT_PER_MINUTE = 20
 #: A match this far above the "good" score is shown to the requester at once.
 SELF_SERVICE_MARGIN = 10.0
+
 
 @dataclass(frozen=True)
 class Button:
@@ -78,9 +90,9 @@ def user_language(language_code: str | None) -> str:
 class ChatDesk:
     """The conversation rules for requesters and specialists on Telegram."""
 
-    def __init__(self, service, specialists: frozenset[int] = frozenset()) -> None:
+    def __init__(self, service) -> None:
         self.service = service
-        self.specialists = specialists
+        self.specialists = frozenset(service.policy.specialist_chats)
 
     # ------------------------------------------------------------------ plumbing
     def first_time(self, update_id: int, chat_id: int | None) -> bool:
@@ -183,7 +195,7 @@ class ChatDesk:
                         self._set(chat, "country_confirm", pending_country=guess.code)
                         return [BotReply(t["country_confirm"].format(country=guess.name),
                                          ((Button(t["yes"], "country:yes"), Button(t["no"], "country:no")),))]
-                    return [BotReply(t["country_unknown"].format(hint=""))]
+                    return [BotReply(t["country_unknown"])]
                 chat.data = {**chat.data, "country": country.code}
                 return [self._next_step(session, chat)]
             elif chat.state == "sector":
@@ -211,11 +223,7 @@ class ChatDesk:
         now = self.service.clock()
         session.add(Message(query=query, direction=Direction.IN, channel=Channel.TELEGRAM, at=now, body=text,
                             telegram_chat_id=chat.chat_id))
-        self.service.record_event(session, query, "follow-up", "message from requester (Telegram)", at=now,
-                                  actor="requester")
-        if query.status in (QueryStatus.ANSWERED, QueryStatus.CLOSED):
-            query.status, query.closed_at = QueryStatus.NEW, None
-            self.service.record_event(session, query, "reopened", "the requester wrote again", at=now)
+        self.service.record_follow_up(session, query, sender=f"telegram:{chat.chat_id}", from_requester=True, now=now)
         return [BotReply(t["follow_up"].format(reference=reference))]
 
     def button(self, chat_id: int, data: str, *, user_id: int | None = None) -> list[BotReply]:
@@ -243,7 +251,7 @@ class ChatDesk:
     def _self_service(self, session: Session, chat: ChatSession, kind: str, reference: str) -> list[BotReply]:
         t = TEXTS[chat.language]
         query = session.scalar(select(Query).where(Query.reference == reference))
-        if query is None or query.requester.telegram_chat_id != chat.chat_id or query.status not in OPEN:
+        if query is None or query.requester.telegram_chat_id != chat.chat_id or query.status not in OPEN_STATUSES:
             return []
         now = self.service.clock()
         if kind == "solved":
@@ -305,7 +313,7 @@ class ChatDesk:
             chat = self._session(session, chat_id)
             t = TEXTS[chat.language]
             rows = session.scalars(select(Query).join(Requester).where(Requester.telegram_chat_id == chat_id,
-                                                                       Query.status.in_(OPEN)).order_by(Query.id))
+                                                                       Query.status.in_(OPEN_STATUSES)).order_by(Query.id))
             lines = [t["status"].format(reference=q.reference, status=q.status.value.replace("_", " "),
                                         target=q.target_reply_date.isoformat()) for q in rows]
             return [BotReply("\n".join(lines) if lines else t["status_none"])]
@@ -328,24 +336,26 @@ class ChatDesk:
     def is_specialist(self, user_id: int) -> bool:
         return user_id in self.specialists
 
-    def review_card(self, report: TriageReport) -> BotReply:
-        return review_card(report)
-
     def queue_view(self, user_id: int) -> list[BotReply]:
         if not self.is_specialist(user_id):
             return [self.refusal()]
-        rows = [q for q in self.service.list_queries() if q.status in ("new", "routed", "awaiting_inputs",
-                                                                       "draft_ready")]
-        rows.sort(key=lambda q: q.received_at)
+        open_values = {s.value for s in OPEN_STATUSES}
+        rows = [q for q in self.service.list_queries() if q.status in open_values]  # oldest first
         lines = [f"{q.reference} {q.status}{' OVERDUE' if q.overdue else ''} target {q.target_reply_date} — {q.title}"
                  for q in rows]
         return [BotReply("\n".join(lines) or "Nothing awaits review.")]
 
     def show(self, user_id: int, reference: str) -> list[BotReply]:
+        """One query with its inputs and history, for a specialist (``reference`` may be empty: usage)."""
         if not self.is_specialist(user_id):
             return [self.refusal()]
-        detail = self.service.show_query(reference)
-        card = self.review_card(detail.report)
+        if not reference:
+            return [BotReply("Usage: /show HD-2026-0007")]
+        try:
+            detail = self.service.show_query(reference)
+        except LookupError as exc:
+            return [BotReply(str(exc))]
+        card = review_card(detail.report)
         history = "\n".join(f"{e['at'][:16]} {e['kind']}: {e['detail']}" for e in detail.history[-15:])
         inputs = "\n".join(f"{c['department']}: " + ("; ".join(i["text"][:300] for i in c["inputs"]) or "awaited")
                            for c in detail.consultations)

@@ -235,11 +235,8 @@ def _record_input(service, session, query, consultation, email, message, now) ->
 def _record_follow_up(service, session, query, email, now) -> None:
     requester = query.requester
     from_requester = bool(email.sender and requester.email and email.sender.lower() == requester.email)
-    who = "requester" if from_requester else f"{email.sender or 'unknown sender'}"
-    service.record_event(session, query, "follow-up", f"message from {who}", at=now, actor=email.sender or "unknown")
-    if from_requester and query.status in (QueryStatus.ANSWERED, QueryStatus.CLOSED):
-        query.status, query.closed_at = QueryStatus.NEW, None
-        service.record_event(session, query, "reopened", "the requester wrote again after the reply", at=now)
+    service.record_follow_up(session, query, sender=email.sender or "unknown sender", from_requester=from_requester,
+                             now=now)
 
 
 def _bounce(service, session: Session, email: InboundEmail, now: datetime) -> tuple[str | None, str]:

@@ -94,6 +94,10 @@ class QueryStatus(str, enum.Enum):
     CLOSED = "closed"
 
 
+#: Statuses of a query that still needs work (it can be chased, reviewed, answered).
+OPEN_STATUSES = (QueryStatus.NEW, QueryStatus.ROUTED, QueryStatus.AWAITING_INPUTS, QueryStatus.DRAFT_READY)
+
+
 class TopicSource(str, enum.Enum):
     CLASSIFIER = "classifier"
     SPECIALIST = "specialist"

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.models import (
+    OPEN_STATUSES,
     QA,
     Channel,
     Direction,
@@ -27,8 +28,6 @@ from kb.models import (
     TopicSource,
 )
 from kb.outbox import queue
-
-OPEN = (QueryStatus.NEW, QueryStatus.ROUTED, QueryStatus.AWAITING_INPUTS, QueryStatus.DRAFT_READY)
 
 FEEDBACK_REQUEST = {
     "en": "Was this reply useful? Reply to this message with a mark from 1 (not at all) to 5 (very), and any comment.",
@@ -94,7 +93,7 @@ def edit_draft(service, session: Session, query: Query, text: str, actor: str, n
 
 def send_reply(service, session: Session, query: Query, actor: str, now: datetime, text: str | None = None) -> Reply:
     """Approve the draft (or the given text) and queue it to the requester on the query's channel."""
-    if query.status not in OPEN:
+    if query.status not in OPEN_STATUSES:
         raise ReviewError(f"{query.reference} is {query.status.value}: its reply was already sent")
     draft = query.drafts[-1] if query.drafts else None
     body = (text or (draft.edited_text or draft.text if draft else "")).strip()

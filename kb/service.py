@@ -41,7 +41,7 @@ from kb.models import (
 from kb.notices import acknowledgement, routing_notice
 from kb.outbox import queue
 from kb.policy import HelpdeskPolicy
-from kb.qa_bank import bank_revision, published_entries, seed_qa_bank, shipped_qas
+from kb.qa_bank import bank_revision, published_entries
 from kb.regions import CountryDirectory
 from kb.triage import TriageDecision, triage
 from kb.views import QueryDetail, QuerySummary, TriageReport, query_detail, query_summaries, triage_report
@@ -83,11 +83,6 @@ class HelpdeskService:
         self._matcher_revision: tuple | None = None
 
     # ------------------------------------------------------------------ Q&A bank
-    def seed_shipped_qas(self) -> tuple[int, int]:
-        """Load the Q&As shipped with the program (safe to repeat)."""
-        with unit_of_work(self.sessions) as session:
-            return seed_qa_bank(session, shipped_qas(), self.clock())
-
     def matcher(self, session: Session) -> QAMatcher:
         """The index over the published Q&As, rebuilt only when the bank has changed."""
         revision = bank_revision(session)
@@ -151,7 +146,7 @@ class HelpdeskService:
         session.add(Message(query=query, direction=Direction.IN, channel=sub.channel, at=received,
                             sender=sub.email, subject=sub.subject, body=checked.text,
                             telegram_chat_id=sub.telegram_chat_id))
-        self._record_decision(session, query, decision, requester, now)
+        self._record_decision(session, query, decision, now)
         if sub.channel is Channel.EMAIL and requester.email:
             notice = acknowledgement(query.language, helpdesk=self.policy.name, reference=reference, target=target)
             headers = {"Auto-Submitted": "auto-replied", "In-Reply-To": in_reply_to} if in_reply_to else \
@@ -177,9 +172,7 @@ class HelpdeskService:
                   channel=Channel.TELEGRAM, recipients=[str(chat_id)], subject=query.reference, body=card.text,
                   now=now, domain=self.policy.domain, query=query, headers={"buttons": buttons}, fresh=True)
 
-    def _record_decision(
-        self, session: Session, query: Query, decision: TriageDecision, requester: Requester, now: datetime
-    ) -> None:
+    def _record_decision(self, session: Session, query: Query, decision: TriageDecision, now: datetime) -> None:
         for finding in decision.selected_topics:
             session.add(QueryTopic(query=query, topic_code=finding.code, confidence=finding.confidence,
                                    source=TopicSource.CLASSIFIER))
@@ -196,8 +189,8 @@ class HelpdeskService:
         session.add(Draft(query=query, created_at=now, language=draft.language, text=draft.text,
                           notes=list(draft.notes), sources=list(draft.sources)))
         self.record_event(session, query, "drafted",
-                    "from " + ", ".join(s["qa_key"] for s in draft.sources) if draft.sources
-                    else "holding reply (no good Q&A match)", at=now)
+                          "from " + ", ".join(s["qa_key"] for s in draft.sources) if draft.sources
+                          else "holding reply (no good Q&A match)", at=now)
 
     def consult(self, session: Session, query: Query, department_code: str, reason: str, due: date,
                 topic_names: list[str], now: datetime) -> Consultation:
@@ -258,8 +251,17 @@ class HelpdeskService:
         return f"{self.policy.reference_prefix}-{year}-{bumped:04d}"
 
     def record_event(self, session: Session, query: Query, kind: str, detail: str, *, at: datetime,
-               actor: str = "system") -> None:
+                     actor: str = "system") -> None:
         session.add(QueryEvent(query=query, at=at, kind=kind, detail=detail, actor=actor))
+
+    def record_follow_up(self, session: Session, query: Query, *, sender: str, from_requester: bool,
+                         now: datetime) -> None:
+        """A new message on a known query, from any channel; the requester writing after the reply reopens it."""
+        self.record_event(session, query, "follow-up", f"message from {'requester' if from_requester else sender}",
+                          at=now, actor=sender)
+        if from_requester and query.status in (QueryStatus.ANSWERED, QueryStatus.CLOSED):
+            query.status, query.closed_at = QueryStatus.NEW, None
+            self.record_event(session, query, "reopened", "the requester wrote again after the reply", at=now)
 
     # ------------------------------------------------------------- specialist
     def extend_target(self, reference: str, new_date: date, reason: str, actor: str = "specialist") -> TriageReport:
@@ -273,7 +275,7 @@ class HelpdeskService:
             old = query.target_reply_date
             query.target_reply_date, query.target_extension_reason = new_date, reason.strip()
             self.record_event(session, query, "target extended", f"{old} -> {new_date}: {reason.strip()}",
-                        at=self.clock(), actor=actor)
+                              at=self.clock(), actor=actor)
             return triage_report(query, self.policy, self.countries, created=False)
 
     def correct_topics(self, reference: str, codes: list[str], actor: str = "specialist") -> list[str]:

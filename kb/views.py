@@ -15,11 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.models import OutboxMessage, Query, QueryStatus
+from kb.models import OPEN_STATUSES, OutboxMessage, Query, QueryStatus
 from kb.policy import HelpdeskPolicy
 from kb.regions import CountryDirectory
-
-OPEN_STATUSES = (QueryStatus.NEW, QueryStatus.ROUTED, QueryStatus.AWAITING_INPUTS, QueryStatus.DRAFT_READY)
 
 
 @dataclass(frozen=True)

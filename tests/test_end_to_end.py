@@ -27,7 +27,7 @@ async def test_query_by_email_is_chased_answered_by_its_focal_point_and_replied(
                                             password="testpass", security="plain"), service)
     sender = OutboxSender(SmtpSettings(host="127.0.0.1", port=smtp_sink.port, security="plain"), service)
     rules = chase_policy(helpdesk.policy)
-    bot = await Bot(ChatDesk(service, frozenset({SPECIALIST})), api).start()
+    bot = await Bot(ChatDesk(service), api).start()
     try:
         # A query arrives by email and is routed; the focal points get their emails.
         dovecot.append(mail("Can we employ 16-year-olds in our packaging plant?"))

@@ -22,7 +22,7 @@ SPECIALIST, ALICE, BRUNO = 7, 42, 43
 @pytest.fixture
 def desk(helpdesk):
     helpdesk.policy = replace(helpdesk.policy, specialist_chats=(SPECIALIST,))
-    return ChatDesk(helpdesk.service, frozenset({SPECIALIST}))
+    return ChatDesk(helpdesk.service)
 
 
 class Bot:
@@ -181,7 +181,7 @@ async def test_a_restart_mid_conversation_resumes_where_the_user_was(desk, api, 
     await say(api, ALICE, "/start", expect=2)
     await say(api, ALICE, "Acme Ltd")
     await first.stop()
-    second = await Bot(ChatDesk(helpdesk.service, frozenset({SPECIALIST})), api).start()
+    second = await Bot(ChatDesk(helpdesk.service), api).start()
     try:
         assert (await say(api, ALICE, "Ghana"))[0].startswith("What is your sector")
     finally:

@@ -95,22 +95,35 @@ def test_french_query_gets_a_french_draft_from_the_french_qa(service):
     assert "convention no 155" in report.draft
 
 
-def test_english_answer_for_a_spanish_query_is_flagged_for_translation(service):
+def test_spanish_query_gets_a_spanish_draft(service):
     report = ask(service, "¿Pueden los trabajadores negarse a trabajar cuando hay un peligro grave e inminente "
                           "para su vida?")
     assert report.language == "es"
     assert report.draft.startswith("Estimado/a señor/a:")
-    if any(m["good"] and not m["qa_key"].endswith("-es") for m in report.matches):
-        assert any("translate it into Spanish" in note for note in report.draft_notes)
+    assert "Gracias por contactar con el" in report.draft
+
+
+def test_an_answer_in_another_language_is_flagged_for_translation():
+    from kb.drafting import compose_draft
+    from kb.matching import QAEntry, QAMatch
+    from kb.qa_bank import shipped_qas
+
+    english = next(q for q in shipped_qas() if q["key"] == "osh-right-to-stop")
+    entry = QAEntry(1, english["key"], english["question"], english["answer"], tuple(english["topics"]), "en")
+    draft = compose_draft(language="es", helpdesk="Helpdesk", reference="HD-2026-0001",
+                          target_reply_date=date(2026, 3, 16), topic_names=["Seguridad y salud en el trabajo"],
+                          matches=[QAMatch(entry, 70.0, 0.5, 70.0, ("danger", "stop"), True)])
+    assert draft.text.startswith("Estimado/a señor/a:") and english["answer"] in draft.text
+    assert "Q&A osh-right-to-stop is in English: translate it into Spanish before sending." in draft.notes
 
 
 def test_query_without_a_good_match_gets_an_honest_holding_draft(service):
     report = ask(service, "Our union wants to negotiate a pension top-up for platform couriers in Lagos.",
                  country="NG")
-    if not any(m["good"] for m in report.matches):
-        assert "passed to our specialists" in report.draft
-        assert "2026-03-16" in report.draft
-        assert any("No Q&A in the bank matches" in n for n in report.draft_notes)
+    assert not any(m["good"] for m in report.matches)
+    assert "passed to our specialists" in report.draft
+    assert "2026-03-16" in report.draft
+    assert any("No Q&A in the bank matches" in n for n in report.draft_notes)
 
 
 def test_off_topic_query_is_marked_for_manual_triage_and_not_routed(helpdesk):
