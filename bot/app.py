@@ -3,7 +3,7 @@
 Protocol: every update passes, in order, (1) ``dedupe``: an ``update_id``
 already handled is dropped (Telegram redelivers after a restart); (2)
 ``throttle``: a chat over the rate limit gets one polite note, then silence;
-(3) one handler, which makes one call on ``kb.chat.ChatDesk`` and sends back
+(3) one handler, which makes one call on ``bot.conversation.ChatDesk`` and sends back
 the replies it returns. The bot speaks only in private chats; group chats,
 channel posts and edited messages are ignored, and stickers, photos and other
 non-text messages get a short note.
@@ -21,7 +21,7 @@ import logging
 from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -33,10 +33,10 @@ from telegram.ext import (
     filters,
 )
 
-from kb.chat import BotReply, Button, ChatDesk, user_language
-from kb.chat_texts import TEXTS
+from bot.cards import BotReply, Button, review_card
+from bot.conversation import ChatDesk, reply_buttons
+from bot.texts import texts
 from kb.models import Channel
-from kb.outbox import claim_due, mark_failed, mark_sent
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,8 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, user = update.message, update.effective_user
     replied = message.reply_to_message.text if message.reply_to_message else None
     await answer(update, context, desk(context).text(update.effective_chat.id, message.text, first_name=user.first_name,
-                                                     language_code=user.language_code, replied_text=replied))
+                                                     language_code=user.language_code, replied_text=replied,
+                                                     user_id=user.id))
 
 
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -119,7 +120,8 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.message.reply_text(TEXTS[user_language(update.effective_user.language_code)]["unsupported"])
+    language = desk(context).service.chat_language(update.effective_user.language_code)
+    await update.message.reply_text(texts(language)["unsupported"])
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -142,21 +144,12 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 # ------------------------------------------------------------------- specialist
-def log_refusal(context: ContextTypes.DEFAULT_TYPE, user_id: int, command: str) -> None:
-    """Specialist commands from anyone else are refused (by the desk) and logged (here)."""
-    if not desk(context).is_specialist(user_id):
-        log.warning("refused %s to Telegram user %s", command, user_id)
-
-
 async def review_queue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    user = update.effective_user
-    log_refusal(context, user.id, "/queue")
-    await answer(update, context, desk(context).queue_view(user.id))
+    await answer(update, context, desk(context).queue_view(update.effective_user.id))
 
 
 async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
-    log_refusal(context, user.id, "/show")
     await answer(update, context, desk(context).show(user.id, context.args[0] if context.args else ""))
 
 
@@ -165,26 +158,47 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 # --------------------------------------------------------------------- outbox
+#: What Telegram answers when a chat will never receive our message: retrying would not help.
+PERMANENT_BAD_REQUESTS = ("chat not found", "user not found", "bot was blocked", "user is deactivated",
+                          "peer_id_invalid", "bot can't initiate conversation")
+
+
+def is_permanent(error: TelegramError) -> bool:
+    """A blocked bot (403) or an unknown chat (400) fails for good; anything else may pass later."""
+    if isinstance(error, Forbidden):
+        return True
+    return isinstance(error, BadRequest) and any(p in str(error).lower() for p in PERMANENT_BAD_REQUESTS)
+
+
+def render(service, message) -> tuple[str, tuple]:
+    """The text and buttons of an outbox row: review cards are drawn here from the query as it stands now."""
+    if message.kind == "review" and message.reference:
+        card = review_card(service.report(message.reference), heading="new query")
+        return card.text, card.buttons
+    return message.body, reply_buttons(message.kind, message.reference)
+
+
 async def deliver_outbox(application: Application, limit: int = 30) -> int:
     """Send the due Telegram rows of the outbox; returns how many went out."""
     service = application.bot_data["desk"].service
     sent = 0
-    for message in claim_due(service.sessions, service.clock(), Channel.TELEGRAM, limit):
+    for message in service.claim_outbox(Channel.TELEGRAM, limit):
         try:
+            text_, rows = render(service, message)
             for recipient in message.recipients:
-                rows = tuple(tuple(Button(*b) for b in row) for row in message.headers.get("buttons") or ())
-                await send(application.bot, int(recipient), message.body, rows)
+                await send(application.bot, int(recipient), text_, rows)
         except RetryAfter as exc:
             delay = exc.retry_after if isinstance(exc.retry_after, timedelta) else timedelta(seconds=exc.retry_after)
-            mark_failed(service.sessions, message.id, service.clock(), str(exc), retry_at=service.clock() + delay)
+            service.delivery_failed(message.id, str(exc), retry_at=service.clock() + delay)
             continue
-        except Forbidden as exc:  # the user blocked the bot: retrying will not help soon
-            mark_failed(service.sessions, message.id, service.clock(), f"blocked: {exc}")
+        except TelegramError as exc:
+            permanent = is_permanent(exc)
+            service.delivery_failed(message.id, f"{type(exc).__name__}: {exc}", permanent=permanent)
             continue
-        except (NetworkError, TelegramError) as exc:
-            mark_failed(service.sessions, message.id, service.clock(), str(exc))
+        except LookupError as exc:  # the query behind a review card is gone
+            service.delivery_failed(message.id, str(exc), permanent=True)
             continue
-        mark_sent(service.sessions, message.id, service.clock())
+        service.delivered(message.id)
         sent += 1
     return sent
 

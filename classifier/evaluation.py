@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from classifier.model import LabelledExample, train_topic_model
+from classifier.model import LabelledExample, select_topics, train_topic_model
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def cross_validate(
         for i in test_idx:
             ex = examples[i]
             scores = model.predict(ex.text, evidence=0)
-            chosen = {s.code for s in scores[:max_topics] if s.confidence >= threshold}
+            chosen = {s.code for s in select_topics(scores, threshold=threshold, max_topics=max_topics)}
             manual += not chosen
             truth = set(ex.topics) & set(topics)
             for code in topics:

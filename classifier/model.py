@@ -57,6 +57,14 @@ class TopicScore:
     evidence: tuple[str, ...] = ()
 
 
+def select_topics(scores: Sequence[TopicScore], *, threshold: float, max_topics: int) -> list[TopicScore]:
+    """The topics a query is about: the best ``max_topics`` whose confidence reaches ``threshold``.
+
+    The one selection rule, used by triage and by cross-validation alike.
+    """
+    return [s for s in scores[:max_topics] if s.confidence >= threshold]
+
+
 def load_examples(paths: Iterable[Path]) -> list[LabelledExample]:
     """Read ``topics<TAB>text`` lines (``-`` for none); the language is the file name's last ``_xx`` part."""
     examples: list[LabelledExample] = []

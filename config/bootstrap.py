@@ -27,9 +27,9 @@ from classifier.model import (
     train_topic_model,
 )
 from config.settings import ConfigError, HelpdeskFile, Settings, load_helpdesk_file
-from kb.db import make_engine, migrate, session_factory, unit_of_work
+from kb.db import make_engine, migrate, session_factory
 from kb.policy import Deadlines, Department, FocalPoint, HelpdeskPolicy, Topic
-from kb.qa_bank import learned_examples, seed_qa_bank, shipped_qas
+from kb.qa_bank import shipped_qas
 from kb.service import HelpdeskService, utc_now
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,7 @@ def training_set(helpdesk: "Helpdesk") -> list[LabelledExample]:
         examples = [e for e in load_examples(helpdesk.example_paths) if not e.topics or codes & set(e.topics)]
     except (OSError, ValueError) as exc:
         raise ConfigError(f"classifier.examples: {exc}") from None
-    with unit_of_work(helpdesk.sessions) as session:
-        examples += learned_examples(session, codes)
+    examples += helpdesk.service.learned_examples()
     counts = {code: 0 for code in codes}
     for e in examples:
         for code in e.topics:
@@ -119,7 +118,8 @@ class Helpdesk:
     @property
     def service(self) -> HelpdeskService:
         if self._service is None:
-            self._service = HelpdeskService(self.sessions, self.policy, self.load_model(), clock=self.clock)
+            # The model is loaded when a use case first needs it: commands that do not triage never load it.
+            self._service = HelpdeskService(self.sessions, self.policy, self.load_model, clock=self.clock)
         return self._service
 
     def load_model(self) -> TopicModel:
@@ -189,7 +189,7 @@ class Helpdesk:
     def telegram_application(self):
         """The bot, ready for ``run_polling``; ``ConfigError`` when no token is set."""
         from bot.app import build_application, outbox_loop
-        from kb.chat import ChatDesk
+        from bot.conversation import ChatDesk
 
         s = self.settings
         if s.telegram_token is None:
@@ -230,8 +230,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Callable[[], datetime]
     migrate(engine)
     helpdesk = Helpdesk(settings, file, policy, engine, paths, clock)
     if seed:
-        with unit_of_work(helpdesk.sessions) as session:
-            added, updated = seed_qa_bank(session, shipped_qas(), clock())
+        added, updated = helpdesk.service.seed_qa_bank(shipped_qas())
         if added or updated:
             log.info("Q&A bank: %d shipped entries added, %d updated", added, updated)
     return helpdesk

@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 import tomllib
-from datetime import date, timedelta
+from datetime import date
 from functools import wraps
 from pathlib import Path
 from typing import Optional
@@ -35,17 +35,30 @@ SAMPLES = Path(__file__).with_name("samples") / "queries.toml"
 
 
 def _friendly(command):
-    """Turn expected failures into one clear line and exit status (2: configuration, 1: input)."""
+    """Turn expected failures into one clear line and exit status (2: configuration or database, 1: input).
+
+    Messages never show a secret: every configured password and token is replaced by ``***``."""
+    from rich.markup import escape
+    from sqlalchemy.exc import DBAPIError
+
+    from config.checks import driver_message, redactor_from_environment
+
+    def say(label: str, message: str) -> None:
+        errors.print(f"[bold red]{label}[/]: {escape(redactor_from_environment()(message))}", highlight=False,
+                     soft_wrap=True)
 
     @wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except ConfigError as exc:
-            errors.print(f"[bold red]Configuration error[/]: {exc}", highlight=False)
+            say("Configuration error", str(exc))
+            raise typer.Exit(2)
+        except DBAPIError as exc:  # the database cannot be reached, refuses the login, or does not exist
+            say("Database error", f"{driver_message(exc)} (check DATABASE_URL)")
             raise typer.Exit(2)
         except (QueryRejectedError, QueryNotFoundError, ValueError) as exc:
-            errors.print(f"[bold red]Error[/]: {exc}", highlight=False)
+            say("Error", str(exc))
             raise typer.Exit(1)
 
     return wrapper
@@ -133,14 +146,13 @@ def extend(
     days: Optional[int] = typer.Option(None, help="Move the target this many days later"),
     to: Optional[str] = typer.Option(None, help="New target date, YYYY-MM-DD"),
 ) -> None:
-    """Extend a query's target reply date (complex or controversial queries)."""
+    """Extend a query's target reply date (complex or controversial queries); days count as the helpdesk counts."""
+    if (days is None) == (to is None):
+        raise ValueError("give either --days or --to")
     with _open() as helpdesk:
-        current = helpdesk.service.report(reference).target_reply_date
-        if (days is None) == (to is None):
-            raise ValueError("give either --days or --to")
-        new_date = date.fromisoformat(to) if to else current + timedelta(days=days)
-        report = helpdesk.service.extend_target(reference, new_date, reason)
-    console.print(f"{report.reference}: target reply date {current} -> {report.target_reply_date}")
+        report = helpdesk.service.extend_target(reference, reason, days=days,
+                                                to=date.fromisoformat(to) if to else None)
+    console.print(f"{report.reference}: target reply date now {report.target_reply_date}")
 
 
 @app.command()
@@ -189,11 +201,42 @@ def reply(
 
 @app.command()
 @_friendly
-def promote(reference: str) -> None:
-    """Turn an answered query and its reply into a new Q&A."""
+def promote(
+    reference: str,
+    override_confidential: Optional[str] = typer.Option(
+        None, help="Promote a confidential query anyway, for this reason (kept in the query's history)"),
+) -> None:
+    """Turn an answered query and its reply into an anonymised draft Q&A, to review and publish."""
     with _open() as helpdesk:
-        key = helpdesk.service.promote_to_qa(reference)
-    console.print(f"{reference}: added to the Q&A bank as {key}")
+        key = helpdesk.service.promote_to_qa(reference, override_confidential=override_confidential)
+        qa = helpdesk.service.draft_qa(key)
+    console.print(f"{reference}: anonymised draft Q&A [bold]{key}[/] (not published yet)\n\nQ: {qa['question']}\n\n"
+                  f"A: {qa['answer']}\n\nEdit and publish: helpdesk qa-publish {key} [--question-file F] "
+                  "[--answer-file F]", highlight=False)
+
+
+@app.command("qa-publish")
+@_friendly
+def qa_publish(
+    key: str,
+    question_file: Optional[Path] = typer.Option(None, help="Final wording of the question"),
+    answer_file: Optional[Path] = typer.Option(None, help="Final wording of the answer"),
+) -> None:
+    """Publish a draft Q&A (e.g. one promoted from a query): the matcher and /faq use it from now on."""
+    with _open() as helpdesk:
+        helpdesk.service.publish_qa(
+            key, question=question_file.read_text(encoding="utf-8") if question_file else None,
+            answer=answer_file.read_text(encoding="utf-8") if answer_file else None)
+    console.print(f"Q&A {key} published")
+
+
+@app.command()
+@_friendly
+def close(reference: str, reason: str = typer.Option(..., help="Why (kept in the history)")) -> None:
+    """Close a query (answered, or needing no reply); the requester writing again reopens it."""
+    with _open() as helpdesk:
+        helpdesk.service.close_query(reference, reason)
+    console.print(f"{reference}: closed")
 
 
 @app.command()
@@ -266,11 +309,16 @@ def send_mail(watch: bool = typer.Option(False, help="Keep running: send due mai
 @app.command()
 @_friendly
 def run(tick_seconds: float = typer.Option(60.0, help="How often the scheduler looks for overdue work")) -> None:
-    """Run the helpdesk: mail in and out, the Telegram bot (if configured) and the scheduler, until Ctrl-C."""
+    """Run the helpdesk: mail in and out, the Telegram bot (if configured) and the scheduler, until Ctrl-C.
+
+    A part that fails (Telegram or a mail server unreachable) is retried on its own; only a configuration
+    error stops the helpdesk, with exit status 2."""
     from config.runner import Runner
 
     with _open() as helpdesk:
-        Runner(helpdesk, tick_every=tick_seconds).run_until_signalled()
+        status = Runner(helpdesk, tick_every=tick_seconds).run_until_signalled()
+    if status:
+        raise typer.Exit(status)
 
 
 @app.command()
@@ -293,64 +341,9 @@ def bot() -> None:
 @_friendly
 def check() -> None:
     """Validate the configuration and try every configured connection; say what is fine and what is wrong."""
-    problems = 0
+    from config.checks import run_checks
 
-    def report(name: str, attempt) -> None:
-        nonlocal problems
-        try:
-            detail = attempt()
-            console.print(f"[green]OK[/]    {name}: {detail}")
-        except Exception as exc:  # every failure is reported, none stops the other checks
-            problems += 1
-            console.print(f"[red]FAIL[/]  {name}: {type(exc).__name__}: {exc}", highlight=False)
-
-    with bootstrap(Settings(), seed=False) as helpdesk:
-        p, s = helpdesk.policy, helpdesk.settings
-        console.print(f"[green]OK[/]    configuration {s.config}: {len(p.topics)} topics, {len(p.departments)} "
-                      f"departments, always consulted: {', '.join(p.always_consult) or 'none'}")
-
-        def database():
-            from sqlalchemy import text as sql
-
-            with helpdesk.engine.connect() as c:
-                c.execute(sql("SELECT 1"))
-            return helpdesk.engine.url.render_as_string(hide_password=True)
-
-        report("database", database)
-        if s.imap_host:
-            def imap():
-                ingestor = helpdesk.imap_ingestor()
-                try:
-                    status = ingestor.client().select_folder(s.imap_mailbox, readonly=True)
-                    return f"{s.imap_host} {s.imap_mailbox}: {status[b'EXISTS']} message(s)"
-                finally:
-                    ingestor.close()
-            report("IMAP", imap)
-        else:
-            console.print("--    IMAP: not configured (mail is read from the drop folder var/inbox)")
-        if s.smtp_host:
-            def smtp():
-                connection = helpdesk.outbox_sender()._connect()
-                connection.quit()
-                return f"{s.smtp_host}: connected and logged in"
-            report("SMTP", smtp)
-        else:
-            console.print("--    SMTP: not configured (mail is written to var/outbox)")
-        if s.telegram_token is not None:
-            def telegram():
-                import asyncio
-
-                from telegram import Bot
-
-                async def get_me():
-                    kwargs = {"base_url": f"{s.telegram_base_url}/bot"} if s.telegram_base_url else {}
-                    async with Bot(s.telegram_token.get_secret_value(), **kwargs) as bot:
-                        return (await bot.get_me()).username
-                return f"bot @{asyncio.run(get_me())}"
-            report("Telegram", telegram)
-        else:
-            console.print("--    Telegram: not configured (HELPDESK_TELEGRAM_TOKEN)")
-    if problems:
+    if run_checks(console):
         raise typer.Exit(1)
 
 

@@ -93,7 +93,8 @@ def detail_view(detail: QueryDetail, console: Console) -> None:
         for column in ("kind", "to", "subject", "sent"):
             table.add_column(column)
         for o in detail.outbox:
-            table.add_row(o["kind"], ", ".join(o["to"]), o["subject"], o["sent_at"] or "queued")
+            state = o["sent_at"] or (f"FAILED: {(o['error'] or '')[:80]}" if o["failed_at"] else "queued")
+            table.add_row(o["kind"], ", ".join(o["to"]), o["subject"], state)
         console.print(table)
     table = Table(title="History", title_justify="left", show_edge=False)
     for column in ("when", "what", "detail", "by"):

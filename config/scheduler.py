@@ -15,7 +15,7 @@ process is assumed (SQLite is for a single machine and a single runner).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timezone  # noqa: F401 (next_run_time)
 
 from sqlalchemy import Engine, text
 
@@ -78,13 +78,16 @@ def tick(config_path: str, database_url: str, specialists: list[int] | None = No
     """One scheduler tick (module-level and with plain arguments, so APScheduler can store the job)."""
     from config.bootstrap import build_policy
     from config.settings import load_helpdesk_file
-    from kb.chasing import chase_overdue_work, chase_policy
     from kb.db import make_engine, session_factory
+    from kb.service import HelpdeskService
+
+    def no_model():
+        raise RuntimeError("the scheduler's tick does not triage")
 
     policy = build_policy(load_helpdesk_file(config_path), tuple(specialists or ()))
     engine = make_engine(database_url)
     try:
-        done = chase_overdue_work(session_factory(engine), policy, chase_policy(policy), datetime.now(timezone.utc))
+        done = HelpdeskService(session_factory(engine), policy, no_model).chase_overdue_work()
     finally:
         engine.dispose()
     for action in done:

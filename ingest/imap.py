@@ -38,7 +38,6 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from ingest.parsing import Limits, parse_email
-from kb.inbound import receive_email
 from kb.mailbox import record_progress
 
 log = logging.getLogger(__name__)
@@ -144,7 +143,7 @@ class MailboxIngestor:
                 email = parse_email(raw, mailbox=self.settings.mailbox, uidvalidity=uidvalidity, uid=uid,
                                     limits=self.limits)
                 try:
-                    result = receive_email(self.service, email)
+                    result = self.service.receive_email(email)
                 except NETWORK_ERRORS:
                     raise
                 except Exception:

@@ -5,14 +5,15 @@ sending), open one SMTP connection (TLS, STARTTLS or plain; password or
 XOAUTH2 login), send each row with its fixed Message-ID, and mark it sent.
 Failure policy: if the server cannot be reached, every claimed row is marked
 failed and retried later with exponential backoff (see ``kb.outbox``); a
-recipient the server refuses fails only that row. The window in which a row
+recipient the server refuses fails only that row, for good when the reply is
+a 5xx (the query then goes back to the specialist), and a row that cannot even
+be composed fails alone without holding up the others. The window in which a row
 may be sent twice (sent, then the process dies before the commit) is
 documented in ``kb.outbox``.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import smtplib
 import ssl
@@ -23,7 +24,7 @@ from email.utils import format_datetime
 from typing import Callable
 
 from kb.models import Channel
-from kb.outbox import OutgoingMessage, claim_due, mark_failed, mark_sent
+from kb.outbox import OutgoingMessage
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class OutboxSender:
         self.service = service
 
     def _connect(self) -> smtplib.SMTP:
+        """An open, logged-in connection; a refused login raises ``smtplib.SMTPAuthenticationError``."""
         s = self.settings
         context = ssl.create_default_context()
         if not s.verify_tls:
@@ -86,46 +88,64 @@ class OutboxSender:
             smtp = smtplib.SMTP_SSL(s.host, s.port or 465, timeout=s.timeout, context=context)
         else:
             smtp = smtplib.SMTP(s.host, s.port or 587, timeout=s.timeout)
+        try:
             if s.security == "starttls":
                 smtp.starttls(context=context)
-        if s.oauth2_token is not None:
-            token = f"user={s.username}\x01auth=Bearer {s.oauth2_token()}\x01\x01"
-            smtp.ehlo()
-            smtp.docmd("AUTH", "XOAUTH2 " + base64.b64encode(token.encode()).decode())
-        elif s.username:
-            smtp.login(s.username, s.password or "")
+            if s.oauth2_token is not None:
+                initial = f"user={s.username}\x01auth=Bearer {s.oauth2_token()}\x01\x01"
+
+                def xoauth2(challenge: bytes | None = None) -> str:
+                    # A refused token is answered with a 334 challenge carrying a base64 JSON error; the client
+                    # must reply with an empty line, after which the server sends the final 535.
+                    return initial if challenge is None else ""
+
+                smtp.ehlo_or_helo_if_needed()
+                if not smtp.has_extn("auth"):
+                    raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+                smtp.auth("XOAUTH2", xoauth2)  # raises SMTPAuthenticationError unless the server says 235
+            elif s.username:
+                smtp.login(s.username, s.password or "")
+        except BaseException:
+            smtp.close()
+            raise
         return smtp
 
     def send_due(self, limit: int = 50) -> SendReport:
         report = SendReport()
         service = self.service
-        due = claim_due(service.sessions, service.clock(), Channel.EMAIL, limit)
+        due = service.claim_outbox(Channel.EMAIL, limit)
         if not due:
             return report
+
+        def failed(message: OutgoingMessage, error: str, permanent: bool = False) -> None:
+            report.given_up += service.delivery_failed(message.id, error, permanent=permanent)
+            report.failed += 1
+
         try:
             smtp = self._connect()
         except (OSError, smtplib.SMTPException) as exc:
             log.warning("SMTP server unavailable (%s); %d message(s) will be retried", exc, len(due))
             for message in due:
-                report.given_up += mark_failed(service.sessions, message.id, service.clock(), f"connect: {exc}")
-                report.failed += 1
+                failed(message, f"connect: {exc}")
             return report
         try:
-            for message in due:
-                mail = compose(message, from_name=service.policy.name, from_address=service.policy.email,
-                               now=service.clock())
+            for position, message in enumerate(due):
+                try:
+                    mail = compose(message, from_name=service.policy.name, from_address=service.policy.email,
+                                   now=service.clock())
+                except (ValueError, TypeError) as exc:  # a header that cannot be written: this row fails alone
+                    failed(message, f"cannot compose: {exc}", permanent=True)
+                    continue
                 try:
                     smtp.send_message(mail)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
-                    report.given_up += mark_failed(service.sessions, message.id, service.clock(), str(exc))
-                    report.failed += 1
+                    failed(message, str(exc), permanent=is_permanent(exc))
                     continue
                 except (OSError, smtplib.SMTPException) as exc:  # the connection broke: retry the rest later
-                    for rest in due[due.index(message):]:
-                        report.given_up += mark_failed(service.sessions, rest.id, service.clock(), str(exc))
-                        report.failed += 1
+                    for rest in due[position:]:
+                        failed(rest, str(exc))
                     return report
-                mark_sent(service.sessions, message.id, service.clock())
+                service.delivered(message.id)
                 report.sent += 1
                 log.info("sent %s %s to %d recipient(s)", message.kind, message.email_message_id,
                          len(message.recipients))
@@ -135,3 +155,11 @@ class OutboxSender:
             except (OSError, smtplib.SMTPException):
                 pass
         return report
+
+
+def is_permanent(error: smtplib.SMTPException) -> bool:
+    """An SMTP 5xx reply is final (unknown mailbox, refused sender); a 4xx may pass on a later attempt."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return bool(error.recipients) and all(code >= 500 for code, _ in error.recipients.values())
+    code = getattr(error, "smtp_code", None)
+    return isinstance(code, int) and code >= 500

@@ -1,17 +1,22 @@
 """Due dates in calendar or working days.
 
 The helpdesk's promise is "a reply within two weeks", which is calendar days;
-focal points' input deadlines are often better counted in working days,
-skipping weekends and the public holidays of the helpdesk's country (from the
-``holidays`` package, which ships its data).
+many helpdesks count their deadlines in working days instead, skipping the
+weekend and the public holidays of the helpdesk's country. Both come from the
+``holidays`` package, which ships each country's calendar *and its weekend*
+(Friday and Saturday in Saudi Arabia, Sunday alone in a few countries), so
+nothing here assumes a Monday-to-Friday week.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import holidays
+
+#: The weekend when no holiday country is configured (ISO weekdays 0=Monday .. 6=Sunday).
+DEFAULT_WEEKEND = frozenset({5, 6})
 
 
 class DueDateCalendar:
@@ -23,6 +28,13 @@ class DueDateCalendar:
         self.day_count = day_count
         self.holiday_country = holiday_country
 
+    @cached_property
+    def weekend(self) -> frozenset[int]:
+        """The country's weekend days, as the ``holidays`` package knows them."""
+        if not self.holiday_country:
+            return DEFAULT_WEEKEND
+        return frozenset(holidays.country_holidays(self.holiday_country).weekend)
+
     @lru_cache(maxsize=64)
     def _holidays(self, year: int) -> frozenset[date]:
         if not self.holiday_country:
@@ -30,10 +42,10 @@ class DueDateCalendar:
         return frozenset(holidays.country_holidays(self.holiday_country, years=year))
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in self._holidays(day.year)
+        return day.weekday() not in self.weekend and day not in self._holidays(day.year)
 
     def add_days(self, start: date, days: int) -> date:
-        """The date ``days`` days after ``start`` (working days skip weekends and holidays)."""
+        """The date ``days`` days after ``start`` (working days skip the weekend and holidays)."""
         if self.day_count == "calendar":
             return start + timedelta(days=days)
         current, left = start, days

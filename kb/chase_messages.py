@@ -77,7 +77,7 @@ def compose(action, policy: HelpdeskPolicy, by_reference: dict, queries: list, n
 def digest(queries: list, now: datetime) -> str:
     """New queries, drafts awaiting review, overdue inputs and replies at risk, in one email."""
     today = now.date()
-    new = [q for q in queries if q.status in ("new", "routed")
+    new = [q for q in queries if q.status in ("new", "manual_triage", "routed", "reopened")
            and (q.received_on >= today - timedelta(days=3) or q.needs_manual_triage)]
     drafts = [q for q in queries if q.status == "draft_ready"]
     late_inputs = [(q, c) for q in queries for c in q.consultations if not c.input_received and c.due_date < today]
@@ -92,6 +92,8 @@ def digest(queries: list, now: datetime) -> str:
         section("Drafts awaiting review", [f"{q.reference} {q.subject}" for q in drafts]),
         section("Overdue inputs", [f"{q.reference} {c.department} (due {c.due_date}, {c.reminders_sent} reminder(s))"
                                    for q, c in late_inputs]),
+        section("Undelivered messages (check the address, then reply again)",
+                [f"{q.reference} {line}" for q in queries for line in q.undelivered]),
         section("Replies at risk", [f"{q.reference} target {q.target_reply_date}"
                                     + (" OVERDUE" if q.target_reply_date < today else "") for q in at_risk]),
     ])

@@ -28,11 +28,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from kb.calendar import DueDateCalendar
 from kb.chase_messages import compose
-from kb.db import unit_of_work
 from kb.models import OPEN_STATUSES, Channel, Consultation, OutboxMessage, Query, QueryEvent
 from kb.outbox import queue
 from kb.policy import HelpdeskPolicy
@@ -62,6 +61,8 @@ class QuerySnapshot:
     needs_manual_triage: bool
     requester_email: str | None
     consultations: tuple[ConsultationSnapshot, ...] = ()
+    #: Messages of this query that could not be delivered: "reply to telegram:42: Forbidden: bot was blocked".
+    undelivered: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,14 @@ def due_actions(queries: list[QuerySnapshot], policy: ChasePolicy, now: datetime
 
 
 def snapshot(session: Session) -> list[QuerySnapshot]:
-    rows = session.scalars(select(Query).where(Query.status.in_(OPEN_STATUSES)).order_by(Query.id))
+    rows = list(session.scalars(select(Query).where(Query.status.in_(OPEN_STATUSES)).order_by(Query.id)))
+    failed: dict[int, list[str]] = {}
+    if rows:
+        for o in session.scalars(select(OutboxMessage).where(OutboxMessage.failed_at.is_not(None),
+                                                             OutboxMessage.query_id.in_([q.id for q in rows]))
+                                 .order_by(OutboxMessage.id)):
+            failed.setdefault(o.query_id, []).append(
+                f"{o.kind.value} to {o.channel.value}:{', '.join(o.recipients)}: {(o.last_error or '')[:120]}")
     return [
         QuerySnapshot(
             q.reference, q.status.value, q.subject or q.text[:60], q.text[:1500], q.language, q.received_at.date(),
@@ -135,6 +143,7 @@ def snapshot(session: Session) -> list[QuerySnapshot]:
             tuple(ConsultationSnapshot(c.id, c.department_code, c.due_date, c.input_received_at is not None,
                                        c.reminders_sent, c.last_reminder_at.date() if c.last_reminder_at else None,
                                        c.escalated_at is not None) for c in q.consultations),
+            tuple(failed.get(q.id, ())),
         )
         for q in rows
     ]
@@ -146,42 +155,41 @@ def chase_policy(policy: HelpdeskPolicy) -> ChasePolicy:
                        d.digest_hour, DueDateCalendar("working", d.holiday_country))
 
 
-def chase_overdue_work(sessions: sessionmaker[Session], policy: HelpdeskPolicy, chase: ChasePolicy,
+def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePolicy,
                        now: datetime) -> list[DueAction]:
     """Queue every due action once; returns the actions newly queued."""
     done: list[DueAction] = []
-    with unit_of_work(sessions) as session:
-        open_queries = snapshot(session)
-        actions = due_actions(open_queries, chase, now)
-        by_reference = {q.reference: q for q in open_queries}
-        keys = [a.key for a in actions]
-        existing = set(session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys)))) \
-            if keys else set()
-        for action in actions:
-            if action.key in existing:
-                continue
-            message = compose(action, policy, by_reference, open_queries, now)
-            if message is None:
-                continue
-            query = session.scalar(select(Query).where(Query.reference == action.reference)) \
-                if action.reference else None
-            consultation = session.get(Consultation, action.consultation_id) if action.consultation_id else None
-            queue(session, dedupe_key=action.key, kind=message.kind, channel=Channel.EMAIL,
-                  recipients=message.recipients, subject=message.subject, body=message.body, now=now,
-                  domain=policy.domain, query=query, consultation=consultation, fresh=True,
-                  headers={"Auto-Submitted": "auto-generated"})
-            if policy.specialist_chats and action.kind in ("escalation", "overdue", "digest"):
-                for chat in policy.specialist_chats:
-                    queue(session, dedupe_key=f"{action.key}:tg:{chat}", kind=message.kind, channel=Channel.TELEGRAM,
-                          recipients=[str(chat)], subject=message.subject, body=f"{message.subject}\n\n{message.body}",
-                          now=now, domain=policy.domain, query=query, fresh=True)
-            if consultation is not None and action.kind == "reminder":
-                consultation.reminders_sent, consultation.last_reminder_at = action.number, now
-            if consultation is not None and action.kind == "escalation":
-                consultation.escalated_at = now
-            if query is not None:
-                session.add(QueryEvent(query=query, at=now, kind=action.kind,
-                                       detail=f"{action.department or ''} {action.detail}".strip(), actor="scheduler"))
-            done.append(action)
+    open_queries = snapshot(session)
+    actions = due_actions(open_queries, chase, now)
+    by_reference = {q.reference: q for q in open_queries}
+    keys = [a.key for a in actions]
+    existing = set(session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys)))) \
+        if keys else set()
+    for action in actions:
+        if action.key in existing:
+            continue
+        message = compose(action, policy, by_reference, open_queries, now)
+        if message is None:
+            continue
+        query = session.scalar(select(Query).where(Query.reference == action.reference)) \
+            if action.reference else None
+        consultation = session.get(Consultation, action.consultation_id) if action.consultation_id else None
+        queue(session, dedupe_key=action.key, kind=message.kind, channel=Channel.EMAIL,
+              recipients=message.recipients, subject=message.subject, body=message.body, now=now,
+              domain=policy.domain, query=query, consultation=consultation, fresh=True,
+              headers={"Auto-Submitted": "auto-generated"})
+        if policy.specialist_chats and action.kind in ("escalation", "overdue", "digest"):
+            for chat in policy.specialist_chats:
+                queue(session, dedupe_key=f"{action.key}:tg:{chat}", kind=message.kind, channel=Channel.TELEGRAM,
+                      recipients=[str(chat)], subject=message.subject, body=f"{message.subject}\n\n{message.body}",
+                      now=now, domain=policy.domain, query=query, fresh=True)
+        if consultation is not None and action.kind == "reminder":
+            consultation.reminders_sent, consultation.last_reminder_at = action.number, now
+        if consultation is not None and action.kind == "escalation":
+            consultation.escalated_at = now
+        if query is not None:
+            session.add(QueryEvent(query=query, at=now, kind=action.kind,
+                                   detail=f"{action.department or ''} {action.detail}".strip(), actor="scheduler"))
+        done.append(action)
     return done
 

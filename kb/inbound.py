@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.db import unit_of_work
+from kb import lifecycle
 from kb.intake import QueryRejectedError, QuerySubmission, check_submission
 from kb.models import (
     Attachment,
@@ -47,6 +47,7 @@ NO_REPLY = re.compile(r"^(no-?reply|do-?not-?reply|mailer-daemon|postmaster)@", 
 class Outcome(str, enum.Enum):
     QUERY = "query"
     FOLLOW_UP = "follow_up"
+    FEEDBACK = "feedback"
     INPUT = "input"
     AUTOMATIC = "automatic"
     BOUNCE = "bounce"
@@ -92,13 +93,8 @@ class InboundResult:
     detail: str = ""
 
 
-def receive_email(service, email: InboundEmail) -> InboundResult:
-    """Decide and store what one inbound email means; safe to repeat."""
-    with unit_of_work(service.sessions) as session:
-        return _receive(service, session, email)
-
-
-def _receive(service, session: Session, email: InboundEmail) -> InboundResult:
+def receive(service, session: Session, email: InboundEmail) -> InboundResult:
+    """Decide and store what one inbound email means, in the caller's unit of work; safe to repeat."""
     now = service.clock()
     if email.uid is not None:
         done = session.scalar(select(RawEmail).where(RawEmail.mailbox == email.mailbox,
@@ -137,8 +133,10 @@ def _receive(service, session: Session, email: InboundEmail) -> InboundResult:
         if consultation is not None:
             _record_input(service, session, query, consultation, email, message, now)
             return finish(Outcome.INPUT, query.reference, f"input from {consultation.department_code}")
-        _record_follow_up(service, session, query, email, now)
-        return finish(Outcome.FOLLOW_UP, query.reference)
+        result = _record_follow_up(service, session, query, email, now)
+        if result.outcome.value == "rating":
+            return finish(Outcome.FEEDBACK, query.reference, f"rating {result.rating}")
+        return finish(Outcome.FOLLOW_UP, query.reference, result.outcome.value)
 
     submission = QuerySubmission(
         text=email.new_text or email.text, channel=Channel.EMAIL, subject=email.subject, email=email.sender,
@@ -228,15 +226,15 @@ def _record_input(service, session, query, consultation, email, message, now) ->
                          at=now, actor=email.sender)
     waiting = [c for c in query.consultations if c.input_received_at is None]
     if not waiting and query.status in (QueryStatus.ROUTED, QueryStatus.AWAITING_INPUTS):
-        query.status = QueryStatus.DRAFT_READY
-        service.record_event(session, query, "all inputs in", "ready for the specialist's review", at=now)
+        lifecycle.transition(session, query, QueryStatus.DRAFT_READY, at=now,
+                             reason="all inputs in: ready for the specialist's review")
 
 
-def _record_follow_up(service, session, query, email, now) -> None:
+def _record_follow_up(service, session, query, email, now):
     requester = query.requester
     from_requester = bool(email.sender and requester.email and email.sender.lower() == requester.email)
-    service.record_follow_up(session, query, sender=email.sender or "unknown sender", from_requester=from_requester,
-                             now=now)
+    return service.follow_up(session, query, text=email.new_text or email.text,
+                             sender=email.sender or "unknown sender", from_requester=from_requester, now=now)
 
 
 def _bounce(service, session: Session, email: InboundEmail, now: datetime) -> tuple[str | None, str]:

@@ -86,16 +86,21 @@ class Channel(str, enum.Enum):
 
 
 class QueryStatus(str, enum.Enum):
+    """Where a query stands in its life cycle; ``kb.lifecycle`` is the only code that changes it."""
+
     NEW = "new"
+    MANUAL_TRIAGE = "manual_triage"
     ROUTED = "routed"
     AWAITING_INPUTS = "awaiting_inputs"
     DRAFT_READY = "draft_ready"
     ANSWERED = "answered"
+    REOPENED = "reopened"
     CLOSED = "closed"
 
 
 #: Statuses of a query that still needs work (it can be chased, reviewed, answered).
-OPEN_STATUSES = (QueryStatus.NEW, QueryStatus.ROUTED, QueryStatus.AWAITING_INPUTS, QueryStatus.DRAFT_READY)
+OPEN_STATUSES = (QueryStatus.NEW, QueryStatus.MANUAL_TRIAGE, QueryStatus.ROUTED, QueryStatus.AWAITING_INPUTS,
+                 QueryStatus.DRAFT_READY, QueryStatus.REOPENED)
 
 
 class TopicSource(str, enum.Enum):

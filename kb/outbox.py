@@ -14,7 +14,11 @@ Delivery protocol and its one remaining window:
    row; on SQLite one sender process is assumed.
 2. The adapter sends.
 3. ``mark_sent`` stamps ``sent_at``; ``mark_failed`` records the error and
-   schedules a retry with exponential backoff, giving up after ``MAX_ATTEMPTS``.
+   schedules a retry with exponential backoff, giving up after ``MAX_ATTEMPTS``,
+   or at once when the failure is permanent (a blocked bot, an unknown chat,
+   an SMTP 5xx): retrying would not help. What a delivery means for the query
+   (routing sent: awaiting inputs; reply undeliverable: back to the specialist)
+   is decided by the service, not here.
 
 If the process dies between 2 and 3, the row is sent again once its lease
 expires: a duplicate is possible in that window only, and it carries the same
@@ -28,9 +32,8 @@ from datetime import datetime, timedelta
 from email.utils import make_msgid
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from kb.db import unit_of_work
 from kb.models import (
     Channel,
     Consultation,
@@ -40,7 +43,6 @@ from kb.models import (
     OutboxMessage,
     Query,
     QueryEvent,
-    QueryStatus,
 )
 
 LEASE = timedelta(minutes=5)
@@ -62,6 +64,7 @@ class OutgoingMessage:
     headers: dict
     email_message_id: str | None
     attempts: int
+    reference: str | None = None
 
 
 def new_message_id(domain: str) -> str:
@@ -108,64 +111,58 @@ def _backoff(attempts: int) -> timedelta:
     return min(BACKOFF_START * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
 
-def claim_due(sessions: sessionmaker[Session], now: datetime, channel: Channel, limit: int = 50) -> list[OutgoingMessage]:
-    """Lease up to ``limit`` due rows of ``channel`` for sending, oldest first."""
-    with unit_of_work(sessions) as session:
-        stmt = (
-            select(OutboxMessage)
-            .where(OutboxMessage.channel == channel, OutboxMessage.sent_at.is_(None),
-                   OutboxMessage.failed_at.is_(None), OutboxMessage.due_at <= now)
-            .order_by(OutboxMessage.due_at, OutboxMessage.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        claimed = []
-        for row in session.scalars(stmt):
-            row.attempts += 1
-            row.last_attempt_at = now
-            row.due_at = now + LEASE
-            claimed.append(OutgoingMessage(row.id, row.kind.value, row.channel.value, tuple(row.recipients),
-                                           row.subject, row.body, dict(row.headers), row.email_message_id,
-                                           row.attempts))
-        return claimed
+def claim_due(session: Session, now: datetime, channel: Channel, limit: int = 50) -> list[OutgoingMessage]:
+    """Lease up to ``limit`` due rows of ``channel`` for sending, oldest first (commit before sending)."""
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.channel == channel, OutboxMessage.sent_at.is_(None),
+               OutboxMessage.failed_at.is_(None), OutboxMessage.due_at <= now)
+        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = []
+    for row in session.scalars(stmt):
+        row.attempts += 1
+        row.last_attempt_at = now
+        row.due_at = now + LEASE
+        claimed.append(OutgoingMessage(row.id, row.kind.value, row.channel.value, tuple(row.recipients),
+                                       row.subject, row.body, dict(row.headers), row.email_message_id,
+                                       row.attempts, row.query.reference if row.query is not None else None))
+    return claimed
 
 
-def mark_sent(sessions: sessionmaker[Session], outbox_id: int, now: datetime) -> None:
-    """Record delivery, and what it means for the query (routing sent: awaiting inputs)."""
-    with unit_of_work(sessions) as session:
-        row = session.get(OutboxMessage, outbox_id)
-        if row is None or row.sent_at is not None:
-            return
-        row.sent_at, row.last_error = now, None
-        session.add(Message(query_id=row.query_id, direction=Direction.OUT, channel=row.channel, at=now,
-                            recipients=list(row.recipients), subject=row.subject, body=row.body,
-                            email_message_id=row.email_message_id, in_reply_to=row.headers.get("In-Reply-To")))
-        if row.query_id is None:
-            return
-        query = session.get(Query, row.query_id)
-        if row.kind is OutboxKind.ROUTING and query.status is QueryStatus.ROUTED:
-            query.status = QueryStatus.AWAITING_INPUTS
-        detail = f"{row.kind.value} to {', '.join(row.recipients)}"
-        session.add(QueryEvent(query=query, at=now, kind="sent", detail=detail))
+def mark_sent(session: Session, outbox_id: int, now: datetime) -> OutboxMessage | None:
+    """Record delivery as a message of the query; returns the row (None if unknown or already sent)."""
+    row = session.get(OutboxMessage, outbox_id)
+    if row is None or row.sent_at is not None:
+        return None
+    row.sent_at, row.last_error = now, None
+    session.add(Message(query_id=row.query_id, direction=Direction.OUT, channel=row.channel, at=now,
+                        recipients=list(row.recipients), subject=row.subject, body=row.body,
+                        email_message_id=row.email_message_id, in_reply_to=row.headers.get("In-Reply-To")))
+    if row.query_id is not None:
+        session.add(QueryEvent(query_id=row.query_id, at=now, kind="sent",
+                               detail=f"{row.kind.value} to {', '.join(row.recipients)}"))
+    return row
 
 
-def mark_failed(sessions: sessionmaker[Session], outbox_id: int, now: datetime, error: str,
-                retry_at: datetime | None = None) -> bool:
-    """Record a failed attempt; returns True when the message is given up (and flagged).
+def mark_failed(session: Session, outbox_id: int, now: datetime, error: str, *, permanent: bool = False,
+                retry_at: datetime | None = None) -> OutboxMessage | None:
+    """Record a failed attempt; returns the row when it is given up (permanent, or out of attempts).
 
     ``retry_at`` overrides the backoff when the peer said when to come back (Telegram's RetryAfter).
     """
-    with unit_of_work(sessions) as session:
-        row = session.get(OutboxMessage, outbox_id)
-        if row is None or row.sent_at is not None:
-            return False
-        row.last_error = error[:2000]
-        if row.attempts >= MAX_ATTEMPTS:
-            row.failed_at = now
-            if row.query_id is not None:
-                session.add(QueryEvent(query_id=row.query_id, at=now, kind="send failed",
-                                       detail=f"{row.kind.value} to {', '.join(row.recipients)} gave up after "
-                                              f"{row.attempts} attempts: {error[:200]}"))
-            return True
-        row.due_at = retry_at or now + _backoff(row.attempts)
-        return False
+    row = session.get(OutboxMessage, outbox_id)
+    if row is None or row.sent_at is not None or row.failed_at is not None:
+        return None
+    row.last_error = error[:2000]
+    if permanent or row.attempts >= MAX_ATTEMPTS:
+        row.failed_at = now
+        if row.query_id is not None:
+            why = "refused for good" if permanent else f"gave up after {row.attempts} attempts"
+            session.add(QueryEvent(query_id=row.query_id, at=now, kind="delivery failed",
+                                   detail=f"{row.kind.value} to {', '.join(row.recipients)} {why}: {error[:300]}"))
+        return row
+    row.due_at = retry_at or now + _backoff(row.attempts)
+    return None

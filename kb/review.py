@@ -1,8 +1,9 @@
 """The specialist's side of a query: correct topics, edit and send the reply,
-record feedback, and turn a good answer into a new Q&A.
+record feedback, and turn a good answer into a draft Q&A, then publish it.
 
-Each function is one unit of work called through ``HelpdeskService``; the CLI
-and the bot only translate a command or a button into one of these calls.
+Each function works inside the unit of work that ``HelpdeskService`` opened;
+the CLI, the bot and the console only translate a command or a button into one
+service call.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kb import lifecycle
 from kb.models import (
     OPEN_STATUSES,
     QA,
     Channel,
     Direction,
-    Feedback,
     Message,
     OutboxKind,
     QAOrigin,
@@ -28,13 +29,23 @@ from kb.models import (
     TopicSource,
 )
 from kb.outbox import queue
+from kb.triage import route
 
+#: Asked at the end of every reply, in the query's language; the channel decides how to answer.
 FEEDBACK_REQUEST = {
-    "en": "Was this reply useful? Reply to this message with a mark from 1 (not at all) to 5 (very), and any comment.",
-    "fr": "Cette réponse vous a-t-elle été utile ? Répondez à ce message avec une note de 1 (pas du tout) à 5 "
-          "(tout à fait), et vos commentaires.",
-    "es": "¿Le resultó útil esta respuesta? Responda a este mensaje con una nota de 1 (nada) a 5 (mucho) y sus "
-          "comentarios.",
+    Channel.EMAIL: {
+        "en": "Was this reply useful? Reply to this message with a mark from 1 (not at all) to 5 (very), and any "
+              "comment.",
+        "fr": "Cette réponse vous a-t-elle été utile ? Répondez à ce message avec une note de 1 (pas du tout) à 5 "
+              "(tout à fait), et vos commentaires.",
+        "es": "¿Le resultó útil esta respuesta? Responda a este mensaje con una nota de 1 (nada) a 5 (mucho) y sus "
+              "comentarios.",
+    },
+    Channel.TELEGRAM: {
+        "en": "Was this reply useful? Tap a mark from 1 (not at all) to 5 (very).",
+        "fr": "Cette réponse vous a-t-elle été utile ? Touchez une note de 1 (pas du tout) à 5 (tout à fait).",
+        "es": "¿Le resultó útil esta respuesta? Toque una nota de 1 (nada) a 5 (mucho).",
+    },
 }
 
 
@@ -53,6 +64,8 @@ def correct_topics(service, session: Session, query: Query, codes: list[str], ac
         raise ReviewError(f"unknown topic(s) {', '.join(unknown)}; known: {', '.join(service.policy.topics)}")
     if not codes:
         raise ReviewError("a query needs at least one topic")
+    if query.status not in OPEN_STATUSES:
+        raise ReviewError(f"{query.reference} is {lifecycle.label(query.status)}: reopen it to change its topics")
     existing = {t.topic_code: t for t in query.topics}
     for code, row in existing.items():
         row.confirmed = code in codes
@@ -60,25 +73,13 @@ def correct_topics(service, session: Session, query: Query, codes: list[str], ac
         if code not in existing:
             session.add(QueryTopic(query=query, topic_code=code, confidence=None, source=TopicSource.SPECIALIST,
                                    confirmed=True))
-    query.needs_manual_triage = False
     service.record_event(session, query, "topics set", ", ".join(codes), at=now, actor=actor)
-    consulted = {c.department_code for c in query.consultations}
-    wanted: list[str] = []
-    for code in codes:
-        for dep in service.policy.topics[code].departments:
-            if dep not in wanted:
-                wanted.append(dep)
-    wanted += [d for d in service.policy.always_consult if d not in wanted]
-    added = [d for d in wanted if d not in consulted]
-    due = service.calendar.add_days(now.date(), service.policy.deadlines.input_due_days)
+    routes = route(codes, service.policy, now.date(), service.calendar, why="topic {code} set by the specialist")
     names = [service.policy.topics[c].name() for c in codes]
-    for dep in added:
-        service.consult(session, query, dep, "topics set by the specialist", due, names, now)
-    if added:
-        service.record_event(session, query, "routed", ", ".join(f"{d} (due {due})" for d in added), at=now,
-                             actor=actor)
-        if query.status in (QueryStatus.NEW, QueryStatus.DRAFT_READY):
-            query.status = QueryStatus.ROUTED
+    added = service.consult_routes(session, query, routes, names, now, actor=actor)
+    if not added and query.status is QueryStatus.MANUAL_TRIAGE:
+        lifecycle.transition(session, query, QueryStatus.ROUTED, at=now, actor=actor,
+                             reason="topics set; every department concerned was already consulted")
     return added
 
 
@@ -92,67 +93,110 @@ def edit_draft(service, session: Session, query: Query, text: str, actor: str, n
 
 
 def send_reply(service, session: Session, query: Query, actor: str, now: datetime, text: str | None = None) -> Reply:
-    """Approve the draft (or the given text) and queue it to the requester on the query's channel."""
+    """Approve the draft (or the given text) and queue it to the requester on the query's channel.
+
+    Every approved reply is its own outbox row: a second reply after the
+    requester wrote again reaches them too, exactly once.
+    """
     if query.status not in OPEN_STATUSES:
-        raise ReviewError(f"{query.reference} is {query.status.value}: its reply was already sent")
+        raise ReviewError(f"{query.reference} is {lifecycle.label(query.status)}: its reply was already sent")
     draft = query.drafts[-1] if query.drafts else None
     body = (text or (draft.edited_text or draft.text if draft else "")).strip()
     if not body:
         raise ReviewError(f"{query.reference} has no reply text to send")
+    requester = query.requester
+    channel = Channel.TELEGRAM if query.channel is Channel.TELEGRAM and requester.telegram_chat_id is not None \
+        else Channel.EMAIL
+    if channel is Channel.EMAIL and not requester.email:
+        raise ReviewError(f"{query.reference} has no email address or Telegram chat to reply to")
     reply = Reply(query_id=query.id, draft_id=draft.id if draft else None, text=body, sent_by=actor, created_at=now)
     session.add(reply)
+    session.flush()
     if draft is not None:
         draft.approved_by, draft.approved_at = actor, now
-    full = f"{body}\n\n{FEEDBACK_REQUEST.get(query.language, FEEDBACK_REQUEST['en'])}"
-    requester = query.requester
-    subject = f"Re: [{query.reference}] {query.subject or ''}".strip()
-    if query.channel is Channel.TELEGRAM and requester.telegram_chat_id is not None:
-        queue(session, dedupe_key=f"reply:{query.reference}", kind=OutboxKind.REPLY, channel=Channel.TELEGRAM,
+    ask = FEEDBACK_REQUEST[channel]
+    full = f"{body}\n\n{ask.get(query.language, ask['en'])}"
+    key = f"reply:{query.reference}:{reply.id}"
+    if channel is Channel.TELEGRAM:
+        queue(session, dedupe_key=key, kind=OutboxKind.REPLY, channel=Channel.TELEGRAM,
               recipients=[str(requester.telegram_chat_id)], subject=query.reference,
               body=full if query.reference in body else f"{query.reference}\n\n{full}", now=now,
-              domain=service.policy.domain, query=query)
-    elif requester.email:
+              domain=service.policy.domain, query=query, fresh=True)
+    else:
         first_in = session.scalar(select(Message).where(Message.query_id == query.id, Message.direction == Direction.IN)
                                   .order_by(Message.id).limit(1))
         headers = {"In-Reply-To": first_in.email_message_id} if first_in and first_in.email_message_id else {}
-        queue(session, dedupe_key=f"reply:{query.reference}", kind=OutboxKind.REPLY, channel=Channel.EMAIL,
-              recipients=[requester.email], subject=subject, body=full, now=now, domain=service.policy.domain,
-              query=query, headers=headers)
-    else:
-        raise ReviewError(f"{query.reference} has no email address or Telegram chat to reply to")
-    query.status, query.answered_at = QueryStatus.ANSWERED, now
-    service.record_event(session, query, "reply approved", f"{len(body)} characters", at=now, actor=actor)
+        queue(session, dedupe_key=key, kind=OutboxKind.REPLY, channel=Channel.EMAIL, recipients=[requester.email],
+              subject=f"Re: [{query.reference}] {query.subject or ''}".strip(), body=full, now=now,
+              domain=service.policy.domain, query=query, headers=headers, fresh=True)
+    service.record_event(session, query, "reply approved", f"{len(body)} characters by {channel.value}", at=now,
+                         actor=actor)
+    lifecycle.transition(session, query, QueryStatus.ANSWERED, at=now, actor=actor, reason="reply approved")
     return reply
 
 
-def record_feedback(service, session: Session, query: Query, rating: int | None, comment: str | None,
-                    now: datetime) -> None:
-    if rating is not None and not 1 <= rating <= 5:
-        raise ReviewError("a rating goes from 1 to 5")
-    session.add(Feedback(query_id=query.id, rating=rating, comment=(comment or "").strip() or None, received_at=now))
-    service.record_event(session, query, "feedback", f"rating {rating if rating is not None else '-'}", at=now,
-                         actor="requester")
+def promote_to_qa(service, session: Session, query: Query, actor: str, now: datetime, *,
+                  override_confidential: str | None = None) -> QA:
+    """Turn the answered query into an anonymised *draft* Q&A, for the specialist to edit and publish.
 
+    Names, organisations, addresses, phone numbers, email addresses, references
+    and the salutation are taken out of both the question and the answer. A
+    confidential query is promoted only with an explicit override reason, which
+    is kept in the history. Nothing is published here: see ``publish_qa``.
+    """
+    from kb.anonymise import anonymise
 
-def promote_to_qa(service, session: Session, query: Query, actor: str, now: datetime,
-                  question: str | None = None, answer: str | None = None) -> QA:
-    """Make the answered query a new Q&A: the matcher and the classifier use it from now on."""
     if query.status not in (QueryStatus.ANSWERED, QueryStatus.CLOSED):
         raise ReviewError(f"{query.reference} is not answered yet: promote it after the reply is sent")
-    reply = session.scalar(select(Reply).where(Reply.query_id == query.id).order_by(Reply.id.desc()).limit(1))
-    topics = [t.topic_code for t in query.topics if t.confirmed is not False]
+    if query.confidential and not (override_confidential or "").strip():
+        raise ReviewError(f"{query.reference} is confidential: promoting it needs an explicit override and its "
+                          "reason")
     key = f"promoted-{query.reference.lower()}"
     existing = session.scalar(select(QA).where(QA.key == key))
     if existing is not None:
         return existing
-    qa = QA(key=key, question=(question or query.text).strip(), answer=(answer or (reply.text if reply else "")).strip(),
-            topics=topics, language=query.language, origin=QAOrigin.PROMOTED, source_query_id=query.id,
-            published=True, created_at=now, updated_at=now)
-    if not qa.answer:
+    reply = session.scalar(select(Reply).where(Reply.query_id == query.id).order_by(Reply.id.desc()).limit(1))
+    if reply is None:
         raise ReviewError(f"{query.reference} has no reply text to make an answer from")
+    requester = query.requester
+    people = [n for n in (requester.name, *(fp.name for d in service.policy.departments.values()
+                                            for fp in d.focal_points)) if n]
+    known = dict(names=people, organisations=[o for o in (requester.organisation,) if o],
+                 references=[query.reference])
+    question, answer = anonymise(query.text, **known), anonymise(reply.text, **known)
+    topics = [t.topic_code for t in query.topics if t.confirmed is not False]
+    qa = QA(key=key, question=question.text, answer=answer.text, topics=topics, language=query.language,
+            origin=QAOrigin.PROMOTED, source_query_id=query.id, published=False, created_at=now, updated_at=now)
     session.add(qa)
     for t in query.topics:  # a promoted answer confirms its topics
         if t.confirmed is None:
             t.confirmed = True
-    service.record_event(session, query, "promoted to Q&A", key, at=now, actor=actor)
+    removed = sorted(set(question.removed) | set(answer.removed))
+    if query.confidential:
+        service.record_event(session, query, "confidential override", override_confidential.strip(), at=now,
+                             actor=actor)
+    service.record_event(session, query, "promoted to draft Q&A",
+                         f"{key}; removed: {', '.join(removed) or 'nothing'}; publish it after review", at=now,
+                         actor=actor)
+    return qa
+
+
+def publish_qa(service, session: Session, key: str, actor: str, now: datetime, *, question: str | None = None,
+               answer: str | None = None) -> QA:
+    """Publish a draft Q&A, with the specialist's final wording; the matcher and /faq use it from now on."""
+    qa = session.scalar(select(QA).where(QA.key == key))
+    if qa is None:
+        raise LookupError(f"no Q&A with key {key!r}")
+    if qa.published:
+        raise ReviewError(f"Q&A {key} is already published")
+    if question is not None:
+        qa.question = question.strip()
+    if answer is not None:
+        qa.answer = answer.strip()
+    if not qa.question or not qa.answer:
+        raise ReviewError(f"Q&A {key} needs a question and an answer before it is published")
+    qa.published, qa.updated_at = True, now
+    if qa.source_query_id is not None:
+        service.record_event(session, session.get(Query, qa.source_query_id), "Q&A published", key, at=now,
+                             actor=actor)
     return qa

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from typing import Sequence
 
-from classifier.model import TopicModel, TopicScore
+from classifier.model import TopicModel, TopicScore, select_topics
 from kb.calendar import DueDateCalendar
 from kb.drafting import DraftProposal, compose_draft
 from kb.matching import QAMatch, QAMatcher
@@ -71,33 +72,39 @@ class TriageDecision:
 
 
 def choose_topics(scores: list[TopicScore], policy: HelpdeskPolicy, language: str) -> tuple[TopicFinding, ...]:
-    """Keep up to ``max_topics`` topics whose confidence reaches the threshold."""
+    """The candidates shown to the specialist, those the selection rule keeps marked ``selected``."""
+    chosen = {s.code for s in select_topics(scores, threshold=policy.confidence_threshold,
+                                            max_topics=policy.max_topics)}
     findings = []
-    for rank, s in enumerate(scores[:CANDIDATES_SHOWN]):
+    for s in scores[:CANDIDATES_SHOWN]:
         topic = policy.topics[s.code]
-        selected = rank < policy.max_topics and s.confidence >= policy.confidence_threshold
+        selected = s.code in chosen
         findings.append(TopicFinding(s.code, topic.name(language), round(s.confidence, 3), s.evidence, selected))
     return tuple(findings)
 
 
 def route(
-    findings: tuple[TopicFinding, ...], policy: HelpdeskPolicy, received: date, calendar: DueDateCalendar
+    topic_codes: Sequence[str], policy: HelpdeskPolicy, since: date, calendar: DueDateCalendar,
+    why: str = "topic {code}",
 ) -> tuple[Route, ...]:
-    """Departments of the chosen topics, then the always-consulted ones; one route per department."""
-    due = calendar.add_days(received, policy.deadlines.input_due_days)
+    """Departments of the query's topics, then the always-consulted ones; one route per department.
+
+    The one routing rule: used at triage and when the specialist corrects the topics.
+    Inputs are due ``input_due_days`` after ``since`` in the helpdesk's day count.
+    """
+    due = calendar.add_days(since, policy.deadlines.input_due_days)
     reasons: dict[str, list[str]] = {}
-    for finding in findings:
-        if finding.selected:
-            for code in policy.topics[finding.code].departments:
-                reasons.setdefault(code, []).append(f"topic {finding.code}")
+    for topic in topic_codes:
+        for code in policy.topics[topic].departments:
+            reasons.setdefault(code, []).append(why.format(code=topic))
     if reasons:  # the bureaux are consulted on routed queries, not on ones awaiting manual triage
         for code in policy.always_consult:
             reasons.setdefault(code, []).append("always consulted")
     routes = []
-    for code, why in reasons.items():
+    for code, because in reasons.items():
         department = policy.departments[code]
         routes.append(Route(code, department.name, tuple(fp.email for fp in department.focal_points),
-                            ", ".join(why), due))
+                            ", ".join(because), due))
     return tuple(routes)
 
 
@@ -127,7 +134,7 @@ def triage(
             f"no topic reaches the {policy.confidence_threshold:.0%} threshold (best: {best.code} at "
             f"{best.confidence:.0%}): marked for manual triage, not routed"
         )
-    routes = route(findings, policy, received, calendar)
+    routes = route([f.code for f in chosen], policy, received, calendar)
     matches = tuple(
         matcher.match(text, language, [f.code for f in chosen], k=policy.top_k, good_score=policy.good_match_score)
     )

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.models import OPEN_STATUSES, OutboxMessage, Query, QueryStatus
+from kb.models import OPEN_STATUSES, OutboxMessage, Query, QueryStatus, Requester
 from kb.policy import HelpdeskPolicy
 from kb.regions import CountryDirectory
 
@@ -131,11 +131,14 @@ def _title(query: Query) -> str:
 
 
 def query_summaries(
-    session: Session, today: date, *, status: QueryStatus | None = None, overdue_only: bool = False
+    session: Session, today: date, *, status: QueryStatus | None = None, overdue_only: bool = False,
+    telegram_chat_id: int | None = None,
 ) -> list[QuerySummary]:
     stmt = select(Query).order_by(Query.received_at, Query.id)
     if status is not None:
         stmt = stmt.where(Query.status == status)
+    if telegram_chat_id is not None:
+        stmt = stmt.join(Requester).where(Requester.telegram_chat_id == telegram_chat_id)
     rows = []
     for q in session.scalars(stmt):
         overdue = is_overdue(q, today)
@@ -168,8 +171,9 @@ def query_detail(query: Query, policy: HelpdeskPolicy, countries: CountryDirecto
             for m in query.messages
         ],
         outbox=[
-            {"kind": o.kind.value, "to": list(o.recipients), "subject": o.subject,
-             "sent_at": o.sent_at.isoformat() if o.sent_at else None, "attempts": o.attempts}
+            {"kind": o.kind.value, "channel": o.channel.value, "to": list(o.recipients), "subject": o.subject,
+             "sent_at": o.sent_at.isoformat() if o.sent_at else None, "attempts": o.attempts,
+             "failed_at": o.failed_at.isoformat() if o.failed_at else None, "error": o.last_error}
             for o in outbox
         ],
         drafts=[

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from kb.calendar import DueDateCalendar
-from kb.chasing import ChasePolicy, ConsultationSnapshot, QuerySnapshot, chase_overdue_work, chase_policy, due_actions
+from kb.chasing import ChasePolicy, ConsultationSnapshot, QuerySnapshot, due_actions
 from kb.db import unit_of_work
 from kb.intake import QuerySubmission
 from kb.models import Channel, Consultation, OutboxKind, OutboxMessage
@@ -104,11 +104,10 @@ def test_a_restart_sends_the_reminders_due_while_it_was_down_exactly_once(helpde
     report = service.submit_query(QuerySubmission(
         text="What personal protective equipment must an employer provide?", channel=Channel.EMAIL,
         email="ana@coop.example"))
-    rules = chase_policy(helpdesk.policy)
     # The scheduler was down from the day the inputs were due until ten days later.
     clock.now += timedelta(days=15)
-    first = chase_overdue_work(helpdesk.sessions, helpdesk.policy, rules, clock.now)
-    again = chase_overdue_work(helpdesk.sessions, helpdesk.policy, rules, clock.now)
+    first = service.chase_overdue_work()
+    again = service.chase_overdue_work()
     reminders = [a for a in first if a.kind == "reminder"]
     assert {a.department for a in reminders} == {r["department"] for r in report.routes}
     assert all(a.number == 1 for a in reminders)
@@ -122,5 +121,5 @@ def test_a_restart_sends_the_reminders_due_while_it_was_down_exactly_once(helpde
         assert all(c.reminders_sent == 1 for c in s.scalars(select(Consultation)))
     # The cadence then runs from the reminder actually sent.
     clock.now += timedelta(days=3)
-    assert {a.number for a in chase_overdue_work(helpdesk.sessions, helpdesk.policy, rules, clock.now)
+    assert {a.number for a in service.chase_overdue_work()
             if a.kind == "reminder"} == {2}

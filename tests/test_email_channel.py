@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from ingest.imap import ImapSettings, MailboxIngestor
 from ingest.smtp import OutboxSender, SmtpSettings
 from kb.db import unit_of_work
-from kb.inbound import receive_email
 from ingest.parsing import parse_email
 from kb.models import Attachment, Consultation, OutboxMessage, Query, RawEmail
 from tests.peers.mail import CuttingProxy, SmtpSink, free_port
@@ -224,7 +223,7 @@ def test_restart_after_a_crash_between_commit_and_flag_neither_loses_nor_doubles
     with dovecot.client() as c:
         status = c.select_folder("INBOX")
         raw = c.fetch([1], ["BODY.PEEK[]"])[1][b"BODY[]"]
-    receive_email(helpdesk.service, parse_email(raw, uidvalidity=int(status[b"UIDVALIDITY"]), uid=1))
+    helpdesk.service.receive_email(parse_email(raw, uidvalidity=int(status[b"UIDVALIDITY"]), uid=1))
     assert b"$HelpdeskDone" not in dovecot.flags()[1]  # committed, then "killed" before flagging
 
     report = ingestor.run_once()

@@ -48,6 +48,7 @@ def test_a_good_answer_becomes_a_qa_that_matches_the_next_similar_query(helpdesk
                                                                 "for apprentices, including off-the-job training.")
     helpdesk.service.record_feedback(report.reference, 5, "Very clear")
     key = helpdesk.service.promote_to_qa(report.reference)
+    helpdesk.service.publish_qa(key)
     again = ask(helpdesk.service, "Must apprentices in our subsidiary be paid during school weeks?")
     assert again.matches[0]["qa_key"] == key and again.matches[0]["good"]
     assert "Recommendation No. 208 calls for fair pay" in again.draft

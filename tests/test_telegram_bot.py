@@ -11,9 +11,9 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from bot.app import build_application, deliver_outbox, split_message
-from kb.chat import ChatDesk
+from bot.conversation import ChatDesk
 from kb.db import unit_of_work
-from kb.models import OutboxMessage, Query, Requester
+from kb.models import Feedback, OutboxMessage, Query, Requester
 from tests.peers.telegram import FakeBotApi  # noqa: F401 (fixture type)
 
 SPECIALIST, ALICE, BRUNO = 7, 42, 43
@@ -21,7 +21,7 @@ SPECIALIST, ALICE, BRUNO = 7, 42, 43
 
 @pytest.fixture
 def desk(helpdesk):
-    helpdesk.policy = replace(helpdesk.policy, specialist_chats=(SPECIALIST,))
+    helpdesk.policy = helpdesk.service.policy = replace(helpdesk.policy, specialist_chats=(SPECIALIST,))
     return ChatDesk(helpdesk.service)
 
 
@@ -101,7 +101,7 @@ async def test_requester_conversation_in_french_with_a_misspelt_country(bot, api
     assert hello.startswith("Bonjour Alice ! Ici le")
     await say(api, BRUNO, "Textiles Atlas", language="fr")
     [confirm] = await say(api, BRUNO, "Senegl", language="fr")
-    assert confirm == "Voulez-vous dire Senegal ?"
+    assert confirm == "Voulez-vous dire Sénégal ?"
     assert (await press(api, BRUNO, "country:yes", language="fr"))[0].startswith("Quel est votre secteur")
     await say(api, BRUNO, "Textile", language="fr")
     await press(api, BRUNO, "type:workers", language="fr")
@@ -151,13 +151,29 @@ async def test_specialist_reviews_and_sends_and_the_reply_reaches_the_requester(
     await press(api, SPECIALIST, "edit:HD-2026-0001")
     await say(api, SPECIALIST, "Dear Alice, a 16-year-old may do non-hazardous work only (HD-2026-0001).")
     [sent] = await press(api, SPECIALIST, "send:HD-2026-0001")
-    assert sent == "HD-2026-0001: reply sent to the requester."
+    assert sent == "HD-2026-0001: reply queued to the requester."
     before = len(api.texts_to(ALICE))
     await deliver_outbox(bot.app)
     reply = api.texts_to(ALICE)[before]
     assert reply.startswith("Dear Alice, a 16-year-old may do non-hazardous work only (HD-2026-0001).")
+    marks = [b["text"] for row in api.sent_to(ALICE)[-1]["reply_markup"]["inline_keyboard"] for b in row]
+    assert marks == ["1", "2", "3", "4", "5"]
+
+    # Alice rates the reply with a button: feedback is recorded and the query stays answered.
+    [thanks] = await press(api, ALICE, "rate:HD-2026-0001:4")
+    assert thanks == "Thank you for your feedback on HD-2026-0001."
+    with unit_of_work(helpdesk.sessions) as s:
+        assert s.scalar(select(Query)).status.value == "answered"
+        assert [f.rating for f in s.scalars(select(Feedback))] == [4]
+    # Bruno cannot rate Alice's query.
+    await intake(api, BRUNO)
+    api.press(BRUNO, "rate:HD-2026-0001:1")
+    await say(api, BRUNO, "/status")
+    with unit_of_work(helpdesk.sessions) as s:
+        assert [f.rating for f in s.scalars(select(Feedback))] == [4]
+
     [promoted] = await press(api, SPECIALIST, "promote:HD-2026-0001")
-    assert "added to the Q&A bank as promoted-hd-2026-0001" in promoted
+    assert "anonymised draft Q&A promoted-hd-2026-0001 created" in promoted
 
 
 @pytest.mark.asyncio
@@ -169,6 +185,7 @@ async def test_unauthorised_user_cannot_use_specialist_commands(bot, api, helpde
     assert (await press(api, ALICE, "send:HD-2026-0001"))[0].startswith("Sorry, this command")
     assert (await say(api, ALICE, "/show HD-2026-0001"))[0].startswith("Sorry, this command")
     assert "refused /queue to Telegram user 42" in caplog.text
+    assert "refused the 'send' button on HD-2026-0001 to Telegram user 42" in caplog.text
     with unit_of_work(helpdesk.sessions) as s:
         assert s.scalar(select(Query)).status.value != "answered"
     [queue] = await say(api, SPECIALIST, "/queue")

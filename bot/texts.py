@@ -1,4 +1,4 @@
-"""What the Telegram bot says to requesters, in English, French and Spanish."""
+"""What the Telegram bot says to requesters, in English, French and Spanish (rendering lives here, not in kb)."""
 
 TEXTS = {
     "en": {
@@ -32,6 +32,13 @@ TEXTS = {
                   "employers_organisation": "An employers' organisation", "government": "A government",
                   "other": "Other"},
         "yes": "Yes", "no": "No",
+        "statuses": {"new": "received", "manual_triage": "received", "routed": "with our experts",
+                     "awaiting_inputs": "with our experts", "draft_ready": "reply in preparation",
+                     "answered": "answered", "reopened": "reopened", "closed": "closed"},
+        "rated": "Thank you for your feedback on {reference}.",
+        "rate_prompt": "Rate the reply:",
+        "refused": "Sorry, the helpdesk cannot register this query: {reason}",
+        "kept": "I have kept your message as the start of your question.",
     },
     "fr": {
         "hello": "Bonjour {name} ! Ici le {helpdesk}.\nNous répondons gratuitement et en toute confidentialité aux "
@@ -66,6 +73,13 @@ TEXTS = {
                   "employers_organisation": "Une organisation d'employeurs", "government": "Un gouvernement",
                   "other": "Autre"},
         "yes": "Oui", "no": "Non",
+        "statuses": {"new": "reçue", "manual_triage": "reçue", "routed": "chez nos experts",
+                     "awaiting_inputs": "chez nos experts", "draft_ready": "réponse en préparation",
+                     "answered": "répondue", "reopened": "rouverte", "closed": "close"},
+        "rated": "Merci pour votre avis sur {reference}.",
+        "rate_prompt": "Notez la réponse :",
+        "refused": "Désolé, le helpdesk ne peut pas enregistrer cette demande : {reason}",
+        "kept": "J'ai gardé votre message comme début de votre question.",
     },
     "es": {
         "hello": "¡Hola {name}! Este es el {helpdesk}.\nRespondemos gratis y de forma confidencial a las preguntas "
@@ -99,5 +113,17 @@ TEXTS = {
                   "employers_organisation": "Una organización de empleadores", "government": "Un gobierno",
                   "other": "Otro"},
         "yes": "Sí", "no": "No",
+        "statuses": {"new": "recibida", "manual_triage": "recibida", "routed": "con nuestros expertos",
+                     "awaiting_inputs": "con nuestros expertos", "draft_ready": "respuesta en preparación",
+                     "answered": "respondida", "reopened": "reabierta", "closed": "cerrada"},
+        "rated": "Gracias por su opinión sobre {reference}.",
+        "rate_prompt": "Valore la respuesta:",
+        "refused": "Lo sentimos, el helpdesk no puede registrar esta consulta: {reason}",
+        "kept": "He guardado su mensaje como inicio de su pregunta.",
     },
 }
+
+
+def texts(language: str) -> dict:
+    """The bot's texts in ``language`` (English when the helpdesk speaks a language the bot has no texts for)."""
+    return TEXTS.get(language, TEXTS["en"])

@@ -1,0 +1,28 @@
+"""The service layer: every use case of the helpdesk, each one unit of work.
+
+Channels (email, Telegram, the CLI, the scheduler, the web console) turn what
+they receive into one call on ``HelpdeskService`` and turn its plain result
+back into a message or a page; no business rule lives in them, and none of
+them opens a session. The use cases are grouped by who acts:
+
+- ``intake``: queries arriving on any channel, follow-ups and ratings;
+- ``specialist``: review, correction, extension, replies, Q&A promotion;
+- ``delivery``: the outbox as senders see it, chasing, the Q&A bank's upkeep;
+- ``conversation``: the state a Telegram conversation keeps between messages.
+
+A query's status changes only through ``kb.lifecycle.transition``.
+"""
+
+from kb.service.conversation import ChatState, ConversationUseCases
+from kb.service.core import NotAllowedError, QueryNotFoundError, utc_now
+from kb.service.delivery import DeliveryUseCases
+from kb.service.intake import FollowUpOutcome, FollowUpResult, IntakeUseCases
+from kb.service.specialist import SpecialistUseCases
+
+
+class HelpdeskService(IntakeUseCases, SpecialistUseCases, DeliveryUseCases, ConversationUseCases):
+    """The helpdesk's use cases over one store, one policy and one topic model."""
+
+
+__all__ = ["HelpdeskService", "ChatState", "FollowUpOutcome", "FollowUpResult", "NotAllowedError",
+           "QueryNotFoundError", "utc_now"]

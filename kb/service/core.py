@@ -1,0 +1,103 @@
+"""What every use case of the service shares: the store, the policy, the model, the clock.
+
+``ServiceBase.unit_of_work`` is the only way into the store for code outside
+``kb``: adapters never see a session. Each public use case opens exactly one
+unit of work, so either everything it decided is stored, or (on any error)
+nothing is.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from typing import Callable, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from classifier.language import LanguageDetector
+from classifier.model import TopicModel
+from kb.calendar import DueDateCalendar
+from kb.db import unit_of_work
+from kb.matching import QAMatcher
+from kb.models import Query, QueryEvent
+from kb.policy import HelpdeskPolicy
+from kb.qa_bank import bank_revision, published_entries
+from kb.regions import CountryDirectory
+
+
+class QueryNotFoundError(LookupError):
+    """No query has this reference."""
+
+
+class NotAllowedError(PermissionError):
+    """The actor may not do this (a requester acting on someone else's query, a non-specialist reviewing)."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ServiceBase:
+    """The parts every use case needs; the use cases themselves live in the sibling modules."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        policy: HelpdeskPolicy,
+        model: TopicModel | Callable[[], TopicModel],
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        detector: LanguageDetector | None = None,
+        countries: CountryDirectory | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.policy = policy
+        self._model = model if isinstance(model, TopicModel) else None
+        self._load_model = None if isinstance(model, TopicModel) else model
+        self.clock = clock
+        self.detector = detector or LanguageDetector(policy.languages)
+        self.countries = countries or CountryDirectory()
+        deadlines = policy.deadlines
+        #: One count (calendar or working days) for reply targets, input deadlines and extensions.
+        self.calendar = DueDateCalendar(deadlines.day_count, deadlines.holiday_country)
+        self._matcher: QAMatcher | None = None
+        self._matcher_revision: tuple | None = None
+
+    @property
+    def model(self) -> TopicModel:
+        """The topic model, loaded on first use (commands that do not triage never load it)."""
+        if self._model is None:
+            self._model = self._load_model()
+        return self._model
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        with unit_of_work(self.sessions) as session:
+            yield session
+
+    def matcher(self, session: Session) -> QAMatcher:
+        """The index over the published Q&As, rebuilt only when the bank has changed."""
+        revision = bank_revision(session)
+        if self._matcher is None or revision != self._matcher_revision:
+            self._matcher = QAMatcher(published_entries(session))
+            self._matcher_revision = revision
+        return self._matcher
+
+    def record_event(self, session: Session, query: Query, kind: str, detail: str, *, at: datetime,
+                     actor: str = "system") -> None:
+        session.add(QueryEvent(query=query, at=at, kind=kind, detail=detail, actor=actor))
+
+    def due_in(self, start: date, days: int) -> date:
+        """``days`` after ``start`` in the helpdesk's day count (the one rule for every deadline)."""
+        return self.calendar.add_days(start, days)
+
+    def is_specialist(self, telegram_user_id: int | None) -> bool:
+        """Who may review and act on queries from Telegram (the CLI and the console authenticate otherwise)."""
+        return telegram_user_id is not None and telegram_user_id in self.policy.specialist_chats
+
+    def _get(self, session: Session, reference: str) -> Query:
+        query = session.scalar(select(Query).where(Query.reference == reference.strip().upper()))
+        if query is None:
+            raise QueryNotFoundError(f"no query with reference {reference!r}")
+        return query

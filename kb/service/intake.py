@@ -1,0 +1,259 @@
+"""Receiving queries: check, store, triage, route, draft and acknowledge; follow-ups and ratings.
+
+Every channel ends here: the CLI and Telegram through ``submit_query``, email
+through ``receive_email`` (``kb.inbound`` decides what an email means), a
+requester's later message through ``receive_follow_up``.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kb import lifecycle
+from kb.feedback import read_rating
+from kb.intake import CheckedSubmission, QuerySubmission, check_submission
+from kb.models import (
+    Channel,
+    Consultation,
+    Direction,
+    Draft,
+    Feedback,
+    Message,
+    OutboxKind,
+    Query,
+    QueryStatus,
+    QueryTopic,
+    ReferenceCounter,
+    Requester,
+    TopicSource,
+)
+from kb.notices import acknowledgement, routing_notice
+from kb.outbox import queue
+from kb.review import ReviewError
+from kb.service.core import ServiceBase
+from kb.triage import Route, TriageDecision, route, triage
+from kb.views import TriageReport, triage_report
+
+log = logging.getLogger("kb.service")
+
+
+class FollowUpOutcome(str, enum.Enum):
+    RATING = "rating"
+    FOLLOW_UP = "follow_up"
+    REOPENED = "reopened"
+
+
+@dataclass(frozen=True)
+class FollowUpResult:
+    outcome: FollowUpOutcome
+    reference: str
+    rating: int | None = None
+
+
+class IntakeUseCases(ServiceBase):
+    # -------------------------------------------------------------------- queries
+    def submit_query(self, submission: QuerySubmission) -> TriageReport:
+        """Receive, triage, route and draft one query; resubmitting the same source is a no-op."""
+        checked = check_submission(submission, self.detector, self.countries)
+        try:
+            with self.unit_of_work() as session:
+                if submission.source_key:
+                    existing = session.scalar(select(Query).where(Query.source_key == submission.source_key))
+                    if existing is not None:
+                        return triage_report(existing, self.policy, self.countries, created=False)
+                query = self.receive_checked(session, checked)
+                return triage_report(query, self.policy, self.countries, created=True)
+        except IntegrityError:
+            # Another process stored the same source at the same moment: report that one.
+            if not submission.source_key:
+                raise
+            with self.unit_of_work() as session:
+                existing = session.scalar(select(Query).where(Query.source_key == submission.source_key))
+                if existing is None:
+                    raise
+                return triage_report(existing, self.policy, self.countries, created=False)
+
+    def receive_email(self, email):
+        """Decide and store what one inbound email means (``kb.inbound``); safe to repeat."""
+        from kb.inbound import receive
+
+        with self.unit_of_work() as session:
+            return receive(self, session, email)
+
+    def receive_checked(self, session: Session, checked: CheckedSubmission, *,
+                        in_reply_to: str | None = None) -> Query:
+        """Store and triage a validated submission inside the caller's unit of work."""
+        sub = checked.submission
+        now = self.clock()
+        received = sub.received_at or now
+        requester = self._requester(session, checked, now)
+        reference = self._next_reference(session, received.year)
+        target = self.due_in(received.date(), self.policy.deadlines.target_reply_days)
+        decision = triage(
+            checked.text,
+            language=checked.language,
+            policy=self.policy,
+            model=self.model,
+            matcher=self.matcher(session),
+            calendar=self.calendar,
+            reference=reference,
+            received=received.date(),
+            target_reply_date=target,
+            requester_name=requester.name,
+        )
+        query = Query(
+            reference=reference, requester=requester, channel=sub.channel, source_key=sub.source_key,
+            subject=sub.subject, text=checked.text, language=checked.language, received_at=received,
+            target_reply_date=target, confidential=sub.confidential, needs_manual_triage=False,
+            triage=decision.explanation(),
+        )
+        session.add(query)
+        self.record_event(session, query, "received", f"by {sub.channel.value}, language {checked.language}", at=received)
+        lifecycle.begin(query)
+        session.add(Message(query=query, direction=Direction.IN, channel=sub.channel, at=received,
+                            sender=sub.email, subject=sub.subject, body=checked.text,
+                            telegram_chat_id=sub.telegram_chat_id))
+        self._record_decision(session, query, decision, now)
+        if sub.channel is Channel.EMAIL and requester.email:
+            notice = acknowledgement(query.language, helpdesk=self.policy.name, reference=reference, target=target)
+            headers = {"Auto-Submitted": "auto-replied", "In-Reply-To": in_reply_to} if in_reply_to else \
+                {"Auto-Submitted": "auto-replied"}
+            queue(session, dedupe_key=f"ack:{reference}", kind=OutboxKind.ACKNOWLEDGEMENT, channel=Channel.EMAIL,
+                  recipients=[requester.email], subject=notice.subject, body=notice.body, now=now,
+                  domain=self.policy.domain, query=query, headers=headers, fresh=True)
+        for chat_id in self.policy.specialist_chats:
+            # The Telegram adapter renders the review card (text and buttons) when it delivers this row.
+            queue(session, dedupe_key=f"review:{reference}:{chat_id}", kind=OutboxKind.REVIEW,
+                  channel=Channel.TELEGRAM, recipients=[str(chat_id)], subject=reference, body="", now=now,
+                  domain=self.policy.domain, query=query, fresh=True)
+        log.info("query %s received by %s, %d topic(s), %d department(s)", reference, sub.channel.value,
+                 len(decision.selected_topics), len(decision.routes))
+        return query
+
+    def _record_decision(self, session: Session, query: Query, decision: TriageDecision, now: datetime) -> None:
+        for finding in decision.selected_topics:
+            session.add(QueryTopic(query=query, topic_code=finding.code, confidence=finding.confidence,
+                                   source=TopicSource.CLASSIFIER))
+        summary = ", ".join(f"{t.code} {t.confidence:.0%}" for t in decision.selected_topics) or "none"
+        self.record_event(session, query, "triaged", f"topics: {summary}" + (
+            "; manual triage needed" if decision.manual_triage else ""), at=now)
+        self.consult_routes(session, query, decision.routes, [t.name for t in decision.selected_topics], now)
+        if decision.manual_triage:
+            lifecycle.transition(session, query, QueryStatus.MANUAL_TRIAGE, at=now,
+                                 reason="no topic reaches the confidence threshold")
+        draft = decision.draft
+        session.add(Draft(query=query, created_at=now, language=draft.language, text=draft.text,
+                          notes=list(draft.notes), sources=list(draft.sources)))
+        self.record_event(session, query, "drafted",
+                          "from " + ", ".join(s["qa_key"] for s in draft.sources) if draft.sources
+                          else "holding reply (no good Q&A match)", at=now)
+
+    def consult_routes(self, session: Session, query: Query, routes: tuple[Route, ...], topic_names: list[str],
+                       now: datetime, actor: str = "system") -> list[str]:
+        """Consult each routed department not consulted yet; the query becomes ``routed``. Returns the new ones."""
+        consulted = {c.department_code for c in query.consultations}
+        added = [r for r in routes if r.department not in consulted]
+        for r in added:
+            self.consult(session, query, r.department, r.reason, r.due_date, topic_names, now)
+        if added:
+            self.record_event(session, query, "routed", ", ".join(
+                f"{r.department} (due {r.due_date.isoformat()})" for r in added), at=now, actor=actor)
+            if query.status not in (QueryStatus.ROUTED, QueryStatus.AWAITING_INPUTS):
+                lifecycle.transition(session, query, QueryStatus.ROUTED, at=now, actor=actor,
+                                     reason=f"{len(added)} department(s) consulted")
+        return [r.department for r in added]
+
+    def consult(self, session: Session, query: Query, department_code: str, reason: str, due: date,
+                topic_names: list[str], now: datetime) -> Consultation:
+        """Ask a department for its input: the consultation, and its routing email in the outbox."""
+        department = self.policy.departments[department_code]
+        requester = query.requester
+        country = self.countries.by_code(requester.country) if requester.country else None
+        consultation = Consultation(query=query, department_code=department_code, reason=reason, requested_at=now,
+                                    due_date=due)
+        session.add(consultation)
+        notice = routing_notice(
+            reference=query.reference, department_name=department.name, reason=reason, due_date=due,
+            topic_names=topic_names, subject=query.subject, text=query.text, confidential=query.confidential,
+            organisation=requester.organisation, country_name=country.name if country else None,
+            region=requester.region,
+            requester_type=requester.requester_type.value if requester.requester_type else None,
+        )
+        queue(session, dedupe_key=f"routing:{query.reference}:{department_code}", kind=OutboxKind.ROUTING,
+              channel=Channel.EMAIL, recipients=[fp.email for fp in department.focal_points],
+              subject=notice.subject, body=notice.body, now=now, domain=self.policy.domain, query=query,
+              consultation=consultation, headers={"Reply-To": self.policy.email}, fresh=True)
+        return consultation
+
+    def _requester(self, session: Session, checked: CheckedSubmission, now: datetime) -> Requester:
+        """The known requester for this address or chat, updated with anything new; else a new one."""
+        sub = checked.submission
+        requester = None
+        if sub.email:
+            requester = session.scalar(select(Requester).where(Requester.email == sub.email.lower()))
+        if requester is None and sub.telegram_chat_id is not None:
+            requester = session.scalar(select(Requester).where(Requester.telegram_chat_id == sub.telegram_chat_id))
+        if requester is None:
+            requester = Requester(email=sub.email.lower() if sub.email else None,
+                                  telegram_chat_id=sub.telegram_chat_id, created_at=now)
+            session.add(requester)
+        # What the requester tells us now wins; what they leave out keeps its earlier value.
+        for field, value in (("name", sub.name), ("organisation", sub.organisation), ("sector", sub.sector),
+                             ("requester_type", checked.requester_type)):
+            if value:
+                setattr(requester, field, value)
+        if checked.country is not None:
+            requester.country, requester.region = checked.country.code, checked.country.region
+        return requester
+
+    def _next_reference(self, session: Session, year: int) -> str:
+        """HD-2026-0007: numbers restart each year and are never handed out twice."""
+        bumped = session.execute(
+            update(ReferenceCounter).where(ReferenceCounter.year == year)
+            .values(last_number=ReferenceCounter.last_number + 1).returning(ReferenceCounter.last_number)
+        ).scalar()
+        if bumped is None:
+            try:
+                with session.begin_nested():
+                    session.add(ReferenceCounter(year=year, last_number=1))
+                bumped = 1
+            except IntegrityError:  # created concurrently: bump the row that now exists
+                return self._next_reference(session, year)
+        return f"{self.policy.reference_prefix}-{year}-{bumped:04d}"
+
+    # ----------------------------------------------------------------- follow-ups
+    def follow_up(self, session: Session, query: Query, *, text: str, sender: str, from_requester: bool,
+                  now: datetime) -> FollowUpResult:
+        """A new message on a known query, from any channel.
+
+        The requester's short answer to a reply that carries a mark is feedback;
+        anything else the requester writes after the reply reopens the query.
+        """
+        replied = query.status in (QueryStatus.ANSWERED, QueryStatus.CLOSED)
+        rating = read_rating(text) if from_requester and replied else None
+        if rating is not None:
+            self._add_feedback(session, query, rating.mark, rating.comment, now, actor=sender)
+            return FollowUpResult(FollowUpOutcome.RATING, query.reference, rating.mark)
+        self.record_event(session, query, "follow-up", f"message from {'requester' if from_requester else sender}",
+                          at=now, actor=sender)
+        if from_requester and replied:
+            lifecycle.transition(session, query, QueryStatus.REOPENED, at=now, actor=sender,
+                                 reason="the requester wrote again after the reply")
+            return FollowUpResult(FollowUpOutcome.REOPENED, query.reference)
+        return FollowUpResult(FollowUpOutcome.FOLLOW_UP, query.reference)
+
+    def _add_feedback(self, session: Session, query: Query, rating: int | None, comment: str | None, now: datetime,
+                      actor: str = "requester") -> None:
+        if rating is not None and not 1 <= rating <= 5:
+            raise ReviewError("a rating goes from 1 to 5")
+        session.add(Feedback(query_id=query.id, rating=rating, comment=(comment or "").strip() or None,
+                             received_at=now))
+        self.record_event(session, query, "feedback", f"rating {rating if rating is not None else '-'}", at=now,
+                          actor=actor)

@@ -1,0 +1,111 @@
+"""The specialist's use cases: review, correct, extend, reply, promote, publish; and what they read."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from kb import lifecycle, review
+from kb.models import OPEN_STATUSES, QueryStatus
+from kb.service.core import ServiceBase
+from kb.views import QueryDetail, QuerySummary, TriageReport, query_detail, query_summaries, triage_report
+
+
+class SpecialistUseCases(ServiceBase):
+    def extend_target(self, reference: str, reason: str, *, days: int | None = None, to: date | None = None,
+                      actor: str = "specialist") -> TriageReport:
+        """Move a query's target reply date later, by ``days`` in the helpdesk's day count or ``to`` a date."""
+        if not reason or not reason.strip():
+            raise ValueError("extending a target needs a reason (it goes in the annual report)")
+        if (days is None) == (to is None):
+            raise ValueError("give either a number of days or a new date")
+        if days is not None and days < 1:
+            raise ValueError("extend by at least one day")
+        with self.unit_of_work() as session:
+            query = self._get(session, reference)
+            if query.status not in OPEN_STATUSES:
+                raise ValueError(f"{query.reference} is {lifecycle.label(query.status)}: its target no longer "
+                                 "matters")
+            old = query.target_reply_date
+            new_date = to if to is not None else self.due_in(old, days)
+            if new_date <= old:
+                raise ValueError(f"the new target {new_date} is not after the current one {old}")
+            query.target_reply_date, query.target_extension_reason = new_date, reason.strip()
+            self.record_event(session, query, "target extended", f"{old} -> {new_date}: {reason.strip()}",
+                              at=self.clock(), actor=actor)
+            return triage_report(query, self.policy, self.countries, created=False)
+
+    def correct_topics(self, reference: str, codes: list[str], actor: str = "specialist") -> list[str]:
+        """Replace the query's topics; returns departments newly consulted."""
+        with self.unit_of_work() as session:
+            return review.correct_topics(self, session, self._get(session, reference), codes, actor, self.clock())
+
+    def edit_draft(self, reference: str, text: str, actor: str = "specialist") -> None:
+        with self.unit_of_work() as session:
+            review.edit_draft(self, session, self._get(session, reference), text, actor, self.clock())
+
+    def send_reply(self, reference: str, actor: str = "specialist", text: str | None = None) -> str:
+        """Approve and queue the reply (the draft unless ``text`` is given); returns the text sent."""
+        with self.unit_of_work() as session:
+            return review.send_reply(self, session, self._get(session, reference), actor, self.clock(), text).text
+
+    def set_confidential(self, reference: str, confidential: bool = True, actor: str = "specialist") -> None:
+        with self.unit_of_work() as session:
+            query = self._get(session, reference)
+            query.confidential = confidential
+            self.record_event(session, query, "confidential" if confidential else "not confidential", "",
+                              at=self.clock(), actor=actor)
+
+    def close_query(self, reference: str, reason: str, actor: str = "specialist") -> None:
+        """Close a query (answered, or needing no reply); the requester writing again reopens it."""
+        with self.unit_of_work() as session:
+            lifecycle.transition(session, self._get(session, reference), QueryStatus.CLOSED, at=self.clock(),
+                                 actor=actor, reason=reason or "closed by the specialist")
+
+    def record_feedback(self, reference: str, rating: int | None, comment: str | None = None, *,
+                        actor: str = "requester") -> None:
+        with self.unit_of_work() as session:
+            self._add_feedback(session, self._get(session, reference), rating, comment, self.clock(), actor=actor)
+
+    def promote_to_qa(self, reference: str, actor: str = "specialist", *,
+                      override_confidential: str | None = None) -> str:
+        """Make an anonymised draft Q&A of the answered query; returns its key (publish it with ``publish_qa``)."""
+        with self.unit_of_work() as session:
+            return review.promote_to_qa(self, session, self._get(session, reference), actor, self.clock(),
+                                        override_confidential=override_confidential).key
+
+    def publish_qa(self, key: str, actor: str = "specialist", *, question: str | None = None,
+                   answer: str | None = None) -> str:
+        with self.unit_of_work() as session:
+            return review.publish_qa(self, session, key, actor, self.clock(), question=question, answer=answer).key
+
+    def draft_qa(self, key: str) -> dict:
+        """A Q&A as stored (draft or published), for review before publishing."""
+        from kb.models import QA
+
+        with self.unit_of_work() as session:
+            qa = session.scalar(select(QA).where(QA.key == key))
+            if qa is None:
+                raise LookupError(f"no Q&A with key {key!r}")
+            return {"key": qa.key, "question": qa.question, "answer": qa.answer, "topics": list(qa.topics),
+                    "language": qa.language, "published": qa.published, "origin": qa.origin.value}
+
+    # ------------------------------------------------------------------ reading
+    def list_queries(self, status: QueryStatus | None = None, *, overdue_only: bool = False) -> list[QuerySummary]:
+        with self.unit_of_work() as session:
+            return query_summaries(session, self.clock().date(), status=status, overdue_only=overdue_only)
+
+    def show_query(self, reference: str) -> QueryDetail:
+        with self.unit_of_work() as session:
+            return query_detail(self._get(session, reference), self.policy, self.countries, self.clock().date())
+
+    def report(self, reference: str) -> TriageReport:
+        with self.unit_of_work() as session:
+            return triage_report(self._get(session, reference), self.policy, self.countries, created=False)
+
+    def annual_report(self, year: int):
+        from kb.reports import annual_report
+
+        with self.unit_of_work() as session:
+            return annual_report(session, year)
