@@ -38,7 +38,6 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from ingest.parsing import Limits, parse_email
-from kb.mailbox import record_progress
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +154,7 @@ class MailboxIngestor:
                 done.append(uid)
             self._mark_done(client, done)
             if done:
-                record_progress(self.service.sessions, self.settings.mailbox, uidvalidity, max(done),
-                                self.service.clock())
+                self.service.record_mailbox_progress(self.settings.mailbox, uidvalidity, max(done))
             if self.progress:
                 self.progress(min(start + len(batch), total), total)
         return report

@@ -139,7 +139,7 @@ class OutboxSender:
                 try:
                     smtp.send_message(mail)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
-                    failed(message, str(exc), permanent=is_permanent(exc))
+                    failed(message, describe(exc), permanent=is_permanent(exc))
                     continue
                 except (OSError, smtplib.SMTPException) as exc:  # the connection broke: retry the rest later
                     for rest in due[position:]:
@@ -155,6 +155,17 @@ class OutboxSender:
             except (OSError, smtplib.SMTPException):
                 pass
         return report
+
+
+def describe(error: smtplib.SMTPException) -> str:
+    """The server's words, readable: "jane@acme.example refused: 550 5.1.1 <...>: mailbox unavailable"."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{address} refused: {code} {text.decode(errors='replace')}"
+                         for address, (code, text) in error.recipients.items())
+    code, text = getattr(error, "smtp_code", None), getattr(error, "smtp_error", b"")
+    if code is not None:
+        return f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+    return str(error)
 
 
 def is_permanent(error: smtplib.SMTPException) -> bool:

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from kb.db import unit_of_work
 from kb.models import MailboxState
 
 
-def record_progress(sessions: sessionmaker[Session], mailbox: str, uidvalidity: int, uid: int, now: datetime) -> None:
-    with unit_of_work(sessions) as session:
-        state = session.get(MailboxState, mailbox)
-        if state is None:
-            session.add(MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=uid, updated_at=now))
-            return
-        if state.uidvalidity != uidvalidity:
-            state.uidvalidity, state.last_uid = uidvalidity, 0
-        state.last_uid, state.updated_at = max(state.last_uid, uid), now
+def record_progress(session: Session, mailbox: str, uidvalidity: int, uid: int, now: datetime) -> None:
+    state = session.get(MailboxState, mailbox)
+    if state is None:
+        session.add(MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=uid, updated_at=now))
+        return
+    if state.uidvalidity != uidvalidity:
+        state.uidvalidity, state.last_uid = uidvalidity, 0
+    state.last_uid, state.updated_at = max(state.last_uid, uid), now

@@ -87,6 +87,13 @@ class IntakeUseCases(ServiceBase):
         with self.unit_of_work() as session:
             return receive(self, session, email)
 
+    def record_mailbox_progress(self, mailbox: str, uidvalidity: int, uid: int) -> None:
+        """Where the ingestion of one IMAP mailbox stands (for progress and audits)."""
+        from kb.mailbox import record_progress
+
+        with self.unit_of_work() as session:
+            record_progress(session, mailbox, uidvalidity, uid, self.clock())
+
     def receive_checked(self, session: Session, checked: CheckedSubmission, *,
                         in_reply_to: str | None = None) -> Query:
         """Store and triage a validated submission inside the caller's unit of work."""

@@ -30,6 +30,8 @@ class FakeBotApi:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.flood_once: set[str] = set()  # methods that answer 429 (retry after 1 s) once
+        self.blocked: set[int] = set()  # chats whose user blocked the bot: 403, as Telegram answers
+        self.unknown_chats: set[int] = set()  # chats Telegram does not know: 400 "chat not found"
 
     # --------------------------------------------------------------------- server
     async def start(self) -> "FakeBotApi":
@@ -80,6 +82,12 @@ class FakeBotApi:
         if method == "getUpdates":
             return self._ok(await self._get_updates(int(params.get("offset", 0) or 0),
                                                     float(params.get("timeout", 0) or 0)))
+        if method == "sendMessage" and int(params["chat_id"]) in self.blocked:
+            return web.json_response({"ok": False, "error_code": 403,
+                                      "description": "Forbidden: bot was blocked by the user"}, status=403)
+        if method == "sendMessage" and int(params["chat_id"]) in self.unknown_chats:
+            return web.json_response({"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
+                                     status=400)
         if method in ("sendMessage", "editMessageText"):
             self.next_message_id += 1
             return self._ok({"message_id": self.next_message_id, "date": int(time.time()),
