@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from datetime import datetime, timedelta
 
 from bot.cards import BotReply, Button, rating_buttons, review_card
@@ -95,7 +96,8 @@ class ChatDesk:
         else:
             chat.state = "question"
             data.setdefault("parts", [])
-            data.setdefault("started", self.service.clock().isoformat())
+            # The question's identity, fixed before it is submitted: a repeated Submit stores it once.
+            data.setdefault("started", f"{self.service.clock().isoformat()}/{uuid.uuid4().hex[:8]}")
             reply = BotReply(f"{t['kept']} {t['more']}", ((Button(t["submit"], "submit"),),)) if data["parts"] \
                 else BotReply(t["question"])
         self.service.save_chat(chat)

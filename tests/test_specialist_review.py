@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from kb.db import unit_of_work
 from kb.intake import QuerySubmission
-from kb.models import Channel, OutboxKind, OutboxMessage, QueryTopic
+from kb.models import QA, Channel, OutboxKind, OutboxMessage, QAOrigin, QueryTopic
 from kb.review import ReviewError
 
 
@@ -83,3 +83,73 @@ def test_annual_report_counts_what_the_helpdesk_did(helpdesk, clock):
     assert report.by_topic["osh"] == 1 and report.by_topic["(manual triage)"] == 1
     assert report.median_days_to_reply == 3.0 and report.mean_rating == 4 and report.qas_promoted == 1
     assert helpdesk.service.annual_report(2025).queries == 0
+
+
+JURGEN_EMAIL = """Dear helpdesk,
+
+I am Jürgen Weber, HR director of Weber Textil GmbH. Our spinning mill in Bangladesh wants to hire
+15-year-old apprentices for light work. Is that compatible with Convention No. 138?
+
+Kind regards,
+Jürgen Weber
+Weber Textil GmbH, Hauptstrasse 12, 70173 Stuttgart
+Tel. +49 711 123 4567 · juergen.weber@weber-textil.example
+"""
+
+
+def promoted_story(helpdesk, confidential=False):
+    service = helpdesk.service
+    report = service.submit_query(QuerySubmission(
+        text=JURGEN_EMAIL, channel=Channel.EMAIL, email="juergen.weber@weber-textil.example", name="Jürgen Weber",
+        organisation="Weber Textil GmbH", country="BD", confidential=confidential))
+    service.send_reply(report.reference, "maria", text=(
+        f"Dear Jürgen,\n\nThank you for contacting the helpdesk (reference {report.reference}).\n\n"
+        "Convention No. 138 allows light work from 13 years (12 in developing countries), provided it does not "
+        "harm the child's health or schooling; apprenticeships are allowed from 14.\n\nKind regards,\nThe Helpdesk"))
+    return report.reference
+
+
+def test_promoting_a_reply_makes_an_anonymised_draft_that_is_published_only_after_review(helpdesk):
+    service = helpdesk.service
+    reference = promoted_story(helpdesk)
+    key = service.promote_to_qa(reference)
+    qa = service.draft_qa(key)
+    assert qa["published"] is False
+    everything = qa["question"] + qa["answer"]
+    for secret in ("Jürgen", "Weber", "+49", "123 4567", "weber-textil", reference, "Hauptstrasse", "Dear",
+                   "Kind regards"):
+        assert secret not in everything, secret
+    assert "15-year-old apprentices" in qa["question"] and "Convention No. 138" in qa["answer"]
+    # Not public until the specialist publishes it: /faq and drafts do not see it.
+    assert not any("apprenticeships are allowed from 14" in a for _, a in service.search_faq("apprentices light "
+                                                                                              "work", "en"))
+    service.publish_qa(key, question="May 15-year-old apprentices do light work in a spinning mill?")
+    assert any("apprenticeships are allowed from 14" in a for _, a in service.search_faq("apprentices light work",
+                                                                                        "en"))
+    history = [e["kind"] for e in service.show_query(reference).history]
+    assert "promoted to draft Q&A" in history and "Q&A published" in history
+    with pytest.raises(ReviewError, match="already published"):
+        service.publish_qa(key)
+
+
+def test_a_confidential_query_is_promoted_only_with_an_explicit_override_kept_in_the_history(helpdesk):
+    service = helpdesk.service
+    reference = promoted_story(helpdesk, confidential=True)
+    with pytest.raises(ReviewError, match="confidential"):
+        service.promote_to_qa(reference)
+    with unit_of_work(helpdesk.sessions) as s:
+        assert s.scalar(select(QA).where(QA.origin == QAOrigin.PROMOTED)) is None
+    service.promote_to_qa(reference, override_confidential="the requester agreed by phone on 3 March")
+    [override] = [e for e in service.show_query(reference).history if e["kind"] == "confidential override"]
+    assert override["detail"] == "the requester agreed by phone on 3 March" and override["actor"] == "specialist"
+
+
+def test_a_closed_query_can_be_reopened_by_the_requester_and_replied_to_again(helpdesk):
+    service = helpdesk.service
+    report = ask(service, "Who pays for personal protective equipment?")
+    service.send_reply(report.reference, "maria", text="The employer does.")
+    service.close_query(report.reference, "answered and acknowledged")
+    with pytest.raises(ValueError, match="is closed: it cannot become closed"):
+        service.close_query(report.reference, "again")
+    with pytest.raises(ReviewError, match="is closed: its reply was already sent"):
+        service.send_reply(report.reference, "maria")

@@ -11,6 +11,7 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from bot.app import build_application, deliver_outbox, split_message
+from bot.texts import TEXTS
 from bot.conversation import ChatDesk
 from kb.db import unit_of_work
 from kb.models import Feedback, OutboxMessage, Query, Requester
@@ -278,3 +279,107 @@ async def test_a_self_served_query_is_counted_in_the_annual_report(bot, api, hel
     await press(api, ALICE, "solved:HD-2026-0001")
     report = helpdesk.service.annual_report(2026)
     assert report.self_served == 1 and report.by_channel == {"telegram": 1}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("problem", ["blocked", "unknown_chats"])
+async def test_a_reply_to_a_user_who_blocked_the_bot_is_not_retried_and_returns_to_the_specialist(
+        bot, api, helpdesk, clock, problem):
+    await intake(api)
+    await say(api, ALICE, "Can we employ 16-year-olds?")
+    await press(api, ALICE, "submit")
+    getattr(api, problem).add(ALICE)  # Alice blocked the bot (403), or Telegram no longer knows her chat (400)
+    [queued] = await press(api, SPECIALIST, "send:HD-2026-0001")
+    assert queued == "HD-2026-0001: reply queued to the requester."
+    await deliver_outbox(bot.app)
+    clock.now += timedelta(hours=3)
+    await deliver_outbox(bot.app)
+    with unit_of_work(helpdesk.sessions) as s:
+        row = s.scalar(select(OutboxMessage).where(OutboxMessage.kind == "reply"))
+        assert row.failed_at is not None and row.attempts == 1  # given up at once, never retried
+        assert s.scalar(select(Query)).status.value == "draft_ready"
+    detail = helpdesk.service.show_query("HD-2026-0001")
+    assert any(e["kind"] == "delivery failed" and "reply to 42" in e["detail"] for e in detail.history)
+    # The specialist hears of it in the next digest.
+    clock.now = clock.now.replace(hour=9) + timedelta(days=1)
+    helpdesk.service.chase_overdue_work()
+    await deliver_outbox(bot.app)
+    assert any("Undelivered messages" in t and "HD-2026-0001 reply to telegram:42" in t
+               for t in api.texts_to(SPECIALIST))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("language,typed,expected", [
+    ("fr", "Chine", "CN"), ("fr", "Inde", "IN"), ("fr", "Allemagne", "DE"), ("es", "Alemania", "DE"),
+    ("es", "Reino Unido", "GB"), ("en", "UK", "GB"), ("en", "Deutschland", "DE"), ("en", "USA", "US"),
+])
+async def test_countries_are_understood_in_the_requesters_language(bot, api, helpdesk, language, typed, expected):
+    await say(api, ALICE, "/start", expect=2, language=language)
+    await say(api, ALICE, "Acme Ltd", language=language)
+    [next_question] = await say(api, ALICE, typed, language=language)
+    assert next_question == TEXTS[language]["sector"]
+    chat = helpdesk.service.load_chat(ALICE)
+    assert chat.data["country"] == expected
+
+
+@pytest.mark.asyncio
+async def test_a_misspelt_country_is_offered_in_the_requesters_language(bot, api):
+    await say(api, ALICE, "/start", expect=2, language="es")
+    await say(api, ALICE, "Textiles SA", language="es")
+    [confirm] = await say(api, ALICE, "Alemanai", language="es")
+    assert confirm == "¿Se refiere a Alemania?"
+
+
+@pytest.mark.asyncio
+async def test_status_speaks_the_requesters_language(bot, api):
+    await intake(api, language="fr", country="Sénégal")
+    await say(api, ALICE, "Combien de semaines de congé de maternité devons-nous accorder ?", language="fr")
+    await press(api, ALICE, "submit", language="fr", expect=1)
+    [status] = await say(api, ALICE, "/status", language="fr")
+    assert status.startswith("HD-2026-0001 : chez nos experts, échéance 2026-03-16")
+
+
+@pytest.mark.asyncio
+async def test_the_first_question_typed_after_cancel_or_by_a_returning_requester_is_kept(bot, api, helpdesk):
+    await intake(api)
+    await say(api, ALICE, "What is a living wage?")
+    await say(api, ALICE, "/cancel")
+    # After /cancel, Alice types her question straight away: it is kept, not swallowed by a prompt.
+    [kept] = await say(api, ALICE, "How many hours of overtime are allowed per week?")
+    assert kept.startswith("I have kept your message") and "press Submit" in kept
+    await press(api, ALICE, "submit")
+    # Days later, as a returning requester, she writes again without /start.
+    [kept] = await say(api, ALICE, "Must we pay for the safety shoes of our workers?")
+    assert kept.startswith("I have kept your message")
+    await press(api, ALICE, "submit")
+    with unit_of_work(helpdesk.sessions) as s:
+        assert [q.text for q in s.scalars(select(Query).order_by(Query.id))] == [
+            "How many hours of overtime are allowed per week?", "Must we pay for the safety shoes of our workers?"]
+
+
+@pytest.mark.asyncio
+async def test_a_refused_question_does_not_stay_in_the_next_one(bot, api, helpdesk):
+    await intake(api)
+    await say(api, ALICE, "Dürfen wir in unserer Fabrik in Ghana Sechzehnjährige beschäftigen?")
+    [refusal] = await press(api, ALICE, "submit")
+    assert refusal.startswith("Sorry, the helpdesk cannot register this query") and "'de'" in refusal
+    await say(api, ALICE, "May we employ 16-year-olds in our factory?")
+    await press(api, ALICE, "submit")
+    with unit_of_work(helpdesk.sessions) as s:
+        [query] = s.scalars(select(Query))
+        assert query.text == "May we employ 16-year-olds in our factory?"
+
+
+@pytest.mark.asyncio
+async def test_a_mark_typed_in_answer_to_the_reply_is_feedback_not_a_reopening(bot, api, helpdesk):
+    await intake(api)
+    await say(api, ALICE, "Can we employ 16-year-olds?")
+    await press(api, ALICE, "submit")
+    await press(api, SPECIALIST, "send:HD-2026-0001")
+    await deliver_outbox(bot.app)
+    reply = api.texts_to(ALICE)[-1]
+    [thanks] = await say(api, ALICE, "5, very clear", reply_to_text=reply)
+    assert thanks == "Thank you for your feedback on HD-2026-0001."
+    with unit_of_work(helpdesk.sessions) as s:
+        assert s.scalar(select(Query)).status.value == "answered"
+        assert [(f.rating, f.comment) for f in s.scalars(select(Feedback))] == [(5, "very clear")]
