@@ -28,7 +28,7 @@ from classifier.model import (
 )
 from config.settings import ConfigError, HelpdeskFile, Settings, load_helpdesk_file
 from kb.db import make_engine, migrate, session_factory
-from kb.policy import Deadlines, Department, FocalPoint, HelpdeskPolicy, Topic
+from kb.policy import Deadlines, Department, FocalPoint, HelpdeskPolicy, MailRules, Topic
 from kb.qa_bank import shipped_qas
 from kb.service import HelpdeskService, utc_now
 
@@ -61,6 +61,8 @@ def build_policy(file: HelpdeskFile, specialist_chats: tuple[int, ...] = ()) -> 
         good_match_score=file.matching.good_match_score,
         specialist_chats=specialist_chats,
         specialist_email=h.specialist_email,
+        mail=MailRules(file.mail.max_attempts, file.mail.automatic_notices_per_day,
+                       tuple(w.lower() for w in file.mail.confidential_words), file.mail.alert_after_minutes),
     )
 
 

@@ -86,6 +86,14 @@ class MatchingSection(_Strict):
     good_match_score: float = Field(default=45, ge=0, le=100)
 
 
+class MailSection(_Strict):
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    automatic_notices_per_day: int = Field(default=1, ge=0, le=100)
+    confidential_words: list[str] = Field(default=["confidential", "confidentiel", "confidentielle",
+                                                   "confidencial"])
+    alert_after_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
+
 class RoutingSection(_Strict):
     always_consult: list[str] = Field(default_factory=list)
 
@@ -121,6 +129,7 @@ class HelpdeskFile(_Strict):
     classifier: ClassifierSection = ClassifierSection()
     matching: MatchingSection = MatchingSection()
     routing: RoutingSection = RoutingSection()
+    mail: MailSection = MailSection()
     departments: dict[str, DepartmentEntry] = Field(min_length=1)
     topics: dict[str, TopicEntry] = Field(min_length=2)
 

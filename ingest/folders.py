@@ -5,10 +5,14 @@ fresh machine with no credentials: drop an ``.eml`` file (or a Maildir's
 ``new/`` message) into the inbox folder and watch it triaged, routed and
 chased; outbound mail is written to the outbox folder instead of being sent.
 
-Protocol: each file is parsed and handed to the service (one committed
-transaction), and only then moved to ``done/`` (or ``quarantine/``). A crash
-in between leaves the file in place; the next pass recognises its Message-ID
-and only moves it.
+Protocol: a file is first *claimed* by renaming it into ``processing/`` under
+a name carrying the claiming process's id (a rename is atomic, so when several
+runners share one folder exactly one of them gets each file, and the others
+skip it). It is then parsed and handed to the service (one committed
+transaction), and only then moved to ``done/`` (or ``quarantine/``). A file
+left in ``processing/`` by a process that died is put back at the next pass;
+the service recognises a Message-ID it already stored, so nothing is doubled.
+A file that fails three times goes to ``quarantine/`` with a ``.reason.txt``.
 """
 
 from __future__ import annotations

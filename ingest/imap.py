@@ -9,18 +9,24 @@ Protocol, and why each step is there:
    server, so the stored progress is reset and Message-IDs prevent doubles.
 3. SEARCH for messages not yet marked done (``UNKEYWORD $HelpdeskDone``), and
    FETCH them in batches with ``BODY.PEEK[]``, which does not set \\Seen.
-4. Each message is parsed and handed to the service, which stores it (and the
-   raw bytes) in one committed transaction.
-5. Only then is it marked done on the server: flagged (\\Seen and the done
+4. Store first: each batch's raw bytes are committed to the store
+   (``raw_email``, keyed by mailbox, UIDVALIDITY and UID), untouched.
+5. Only then are they marked done on the server: flagged (\\Seen and the done
    keyword) or moved to the configured folder. A crash between 4 and 5 leaves
-   it unmarked; on restart the service recognises its UID and it is only marked.
-6. Wait with IDLE where the server offers it, else poll; after any network
-   error, reconnect with exponential backoff.
+   them unmarked; on restart the store recognises their UIDs and keeps one copy.
+6. Decide second: workers (this process, or ``helpdesk process-mail`` in
+   others) claim stored messages, parse them and hand them to the service. A
+   message whose processing fails is retried, then quarantined with its reason
+   after ``mail.max_attempts`` tries, and the specialist is told.
+7. Wait with IDLE where the server offers it, else poll; after any network
+   error, reconnect with exponential backoff. When no fetch has succeeded for
+   ``mail.alert_after_minutes``, the specialist is told once, and again when
+   it works.
 
-Failure policy: a message that cannot be parsed is quarantined by the service
-(never retried forever, never blocking the ones behind it); an error of ours
-while storing one message is logged, the message is left unmarked for the next
-pass, and the loop moves on to the next.
+Failure policy: a message that cannot be trusted is quarantined by the service
+(never retried, never blocking the ones behind it); an error of ours while
+processing one message is retried a few times, then that message alone is
+quarantined.
 """
 
 from __future__ import annotations
@@ -68,6 +74,7 @@ class ImapSettings:
 class IngestReport:
     outcomes: Counter = field(default_factory=Counter)
     errors: int = 0
+    stored: int = 0  # raw messages newly stored by the fetch
 
     @property
     def handled(self) -> int:
@@ -123,8 +130,15 @@ class MailboxIngestor:
 
     # --------------------------------------------------------------------- a pass
     def run_once(self) -> IngestReport:
-        """Handle every message not yet done; returns what became of them."""
+        """Fetch and store every new message, then process what is stored; returns what became of them."""
         report = IngestReport()
+        self.fetch(report)
+        self.process_stored(report)
+        return report
+
+    def fetch(self, report: IngestReport | None = None) -> IngestReport:
+        """Store the raw bytes of every message not yet done, then mark them done on the server."""
+        report = report or IngestReport()
         client = self.client()
         status = client.select_folder(self.settings.mailbox)
         uidvalidity = int(status[b"UIDVALIDITY"])
@@ -134,30 +148,39 @@ class MailboxIngestor:
         for start in range(0, total, self.settings.batch):
             batch = uids[start:start + self.settings.batch]
             fetched = client.fetch(batch, ["BODY.PEEK[]"])
-            done = []
-            for uid in batch:
-                raw = fetched.get(uid, {}).get(b"BODY[]")
-                if raw is None:  # expunged meanwhile
-                    continue
-                email = parse_email(raw, mailbox=self.settings.mailbox, uidvalidity=uidvalidity, uid=uid,
-                                    limits=self.limits)
-                try:
-                    result = self.service.receive_email(email)
-                except NETWORK_ERRORS:
-                    raise
-                except Exception:
-                    # Our fault, not the sender's: keep the message for the next pass, go on with the others.
-                    log.exception("could not store message uid %s; it stays unmarked for the next pass", uid)
-                    report.errors += 1
-                    continue
-                report.outcomes[result.outcome.value] += 1
-                done.append(uid)
-            self._mark_done(client, done)
-            if done:
-                self.service.record_mailbox_progress(self.settings.mailbox, uidvalidity, max(done))
+            messages = [(uid, fetched[uid][b"BODY[]"]) for uid in batch
+                        if fetched.get(uid, {}).get(b"BODY[]") is not None]  # else expunged meanwhile
+            if not messages:
+                continue
+            report.stored += self.service.store_fetched(self.settings.mailbox, uidvalidity, messages)
+            # Only now, with the bytes committed to the store, is the message done on the server.
+            self._mark_done(client, [uid for uid, _ in messages])
+            self.service.record_mailbox_progress(self.settings.mailbox, uidvalidity, max(uid for uid, _ in messages))
             if self.progress:
                 self.progress(min(start + len(batch), total), total)
         return report
+
+    def process_stored(self, report: IngestReport | None = None, batch: int = 50) -> IngestReport:
+        """Parse and decide every stored message no worker holds; one failing message never stops the rest."""
+        report = report or IngestReport()
+        while True:
+            claimed = self.service.claim_inbound(batch)
+            if not claimed:
+                return report
+            for stored in claimed:
+                try:
+                    email = parse_email(stored.raw, mailbox=stored.mailbox, uidvalidity=stored.uidvalidity,
+                                        uid=stored.uid, limits=self.limits)
+                    result = self.service.process_inbound(stored.id, email)
+                except Exception as exc:  # our fault, not the sender's: retried, then quarantined
+                    error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                    log.warning("could not process stored message #%d (attempt %d): %s", stored.id,
+                                stored.attempts, error)
+                    report.errors += 1
+                    if self.service.inbound_failed(stored.id, error):
+                        report.outcomes["quarantined"] += 1
+                    continue
+                report.outcomes[result.outcome.value] += 1
 
     def _mark_done(self, client: IMAPClient, uids: list[int]) -> None:
         """Called only after each of ``uids`` was committed to the store."""
@@ -171,20 +194,38 @@ class MailboxIngestor:
     # ------------------------------------------------------------------ the loop
     def run_forever(self, stop: threading.Event, *, max_backoff: float = 60.0) -> None:
         """Ingest, then wait for new mail (IDLE or polling), until ``stop`` is set."""
-        backoff = 1.0
+        backoff, failing_since = 1.0, None
         while not stop.is_set():
             try:
                 report = self.run_once()
-                if report.handled:
-                    log.info("mailbox %s: %s", self.settings.mailbox, dict(report.outcomes))
-                backoff = 1.0
-                self._wait_for_mail(stop)
             except NETWORK_ERRORS as exc:
+                failing_since = failing_since or self.service.clock()
                 log.warning("IMAP connection problem (%s); reconnecting in %.0f s", exc, backoff)
+                self._tell_specialist(lambda: self.service.mailbox_unreachable(failing_since, str(exc)))
                 self.close()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, max_backoff)
+                continue
+            if failing_since is not None:
+                self._tell_specialist(lambda: self.service.mailbox_recovered(failing_since))
+                failing_since = None
+            if report.handled:
+                log.info("mailbox %s: %s", self.settings.mailbox, dict(report.outcomes))
+            backoff = 1.0
+            try:
+                self._wait_for_mail(stop)
+            except NETWORK_ERRORS as exc:
+                log.warning("IMAP connection lost while waiting (%s); reconnecting", exc)
+                self.close()
         self.close()
+
+    @staticmethod
+    def _tell_specialist(call) -> None:
+        """Health notices must never stop the reader (the store may be the thing that is down)."""
+        try:
+            call()
+        except Exception as exc:
+            log.warning("could not record the mailbox's health: %s", exc)
 
     def _wait_for_mail(self, stop: threading.Event) -> None:
         client = self.client()

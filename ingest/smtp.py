@@ -51,23 +51,152 @@ class SendReport:
     given_up: int = 0
 
 
-def compose(message: OutgoingMessage, *, from_name: str, from_address: str, now) -> EmailMessage:
-    """The email for one outbox row: UTF-8 body, encoded non-ASCII headers, threading headers."""
-    mail = EmailMessage()
-    mail["From"] = Address(display_name=from_name, addr_spec=from_address)
-    mail["To"] = ", ".join(message.recipients)
-    mail["Subject"] = message.subject
-    mail["Date"] = format_datetime(now)
-    mail["Message-ID"] = message.email_message_id
-    for name in PASSED_HEADERS:
-        value = message.headers.get(name)
-        if value:
-            mail[name] = value
-    if mail["In-Reply-To"] and not mail["References"]:
-        mail["References"] = mail["In-Reply-To"]
-    mail.set_content(message.body, charset="utf-8")
-    return mail
+# Header hygiene for compose(): every value a row carries into a header is hostile until cleaned.
+import re  # noqa: E402  (kept next to the helpers that use it)
+from email.policy import default as _default_policy  # noqa: E402
+from email.utils import getaddresses, parseaddr  # noqa: E402
 
+#: The longest subject written; a longer one is cut and ends with an ellipsis.
+SUBJECT_LIMIT = 250
+#: C0 and C1 controls (NUL, CR, LF, \v, \f, NEL ...) and the Unicode line and paragraph separators.
+_LINE_BREAKERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+#: The start of an RFC 2047 encoded word ("=?utf-8?q?"): the email package decodes these even in text
+#: it is asked to write as is, and writes what they hide (CR LF included) into the message.
+_ENCODED_WORD = re.compile(r"=\?(?=[^?\s]*\?[bBqQ]\?)")
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+"
+_MESSAGE_ID = re.compile(rf"<{_ATEXT}@(?:{_ATEXT}|\[[!-Z^-~]*\])>")
+_BRACKETED = re.compile(r"<[^<>\s]*>")
+
+
+def _one_line(value) -> str:
+    """``value`` as one line: controls and line/paragraph separators become spaces, whitespace runs collapse."""
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    text = _SURROGATES.sub("\ufffd", _LINE_BREAKERS.sub(" ", text))
+    return " ".join(text.split())
+
+
+def _header_text(value) -> str:
+    """One line of text the email package writes as it is: encoded words are decoded (and cleaned) here first."""
+    text = _one_line(value)
+    for _ in range(10):  # each decoding shortens the text; an encoded word may hide another one
+        if "=?" not in text:
+            return text
+        try:
+            decoded = _one_line(str(_default_policy.header_factory("subject", text)))
+        except Exception:  # noqa: BLE001 - the parser's trouble with hostile text: keep the text, defused below
+            break
+        if decoded == text:
+            break
+        text = decoded
+    return _ENCODED_WORD.sub("= ?", text)
+
+
+def _subject(value) -> str:
+    text = _header_text(value)
+    return text if len(text) <= SUBJECT_LIMIT else text[:SUBJECT_LIMIT - 1].rstrip() + "\u2026"
+
+
+def _mailbox(name, spec, what: str, original) -> Address:
+    """The address ``name <spec>``; a ValueError naming ``original`` when ``spec`` is not one valid address."""
+    try:
+        local, at, domain = spec.rpartition("@")
+        if not (local and at and domain) or "=?" in spec:
+            raise ValueError("not a single address")
+        if not domain.isascii():
+            domain = domain.encode("idna").decode("ascii")  # SMTP without SMTPUTF8 only takes ASCII domains
+        return Address(display_name=_header_text(name), addr_spec=f"{local}@{domain}")
+    except Exception as exc:  # noqa: BLE001 - the parser raises IndexError and HeaderParseError on some junk too
+        raise ValueError(f"invalid {what} {original!r}") from exc
+
+
+def _single_address(value, what: str) -> Address:
+    """Exactly one valid address ("jane@acme.example" or "Jane Osei <jane@acme.example>"); else a ValueError."""
+    text = _one_line(value) if isinstance(value, str) else ""
+    pairs = getaddresses([text])
+    if len(pairs) != 1 or pairs[0] != parseaddr(text):  # a list, or junk the two parsers read differently
+        raise ValueError(f"invalid {what} {value!r}")
+    return _mailbox(*pairs[0], what, value)
+
+
+def _reply_to(value) -> list[Address]:
+    """The Reply-To address, or nothing when the value is not exactly one valid address."""
+    if not value:
+        return []
+    try:
+        return [_single_address(value, "Reply-To")]
+    except ValueError:
+        return []
+
+
+def _message_ids(value) -> list[str]:
+    """The well-formed ``<left@right>`` ids in a threading header value; anything else is dropped."""
+    return [c for c in _BRACKETED.findall(_one_line(value)) if _MESSAGE_ID.fullmatch(c) and "=?" not in c]
+
+
+def _envelope(mail: EmailMessage, *fields: str) -> list[str]:
+    """The addresses ``smtplib.send_message`` will take from these header fields for the SMTP envelope."""
+    return [spec for _, spec in getaddresses([mail[f] for f in fields if mail[f] is not None])]
+
+
+def _set_addresses(mail: EmailMessage, name: str, addresses: list[Address]) -> None:
+    """Write an address header whose envelope reading is exactly ``addresses`` (display names dropped if need be)."""
+    wanted = [a.addr_spec for a in addresses]
+    for attempt in (addresses, [Address(addr_spec=a.addr_spec) for a in addresses]):
+        del mail[name]
+        mail[name] = attempt
+        if _envelope(mail, name) == wanted:
+            return
+    raise ValueError(f"{name} {', '.join(wanted)} cannot be written safely")
+
+
+def _check_header_lines(mail: EmailMessage) -> None:
+    """Each header, as written on the wire, is one header: no line break but folding (a last safety net)."""
+    wire = mail.policy.clone(linesep="\r\n")
+    for name, value in mail.items():
+        lines = wire.fold_binary(name, value).split(b"\r\n")
+        if (lines[-1] or not lines[0].lower().startswith(name.lower().encode() + b":")
+                or any(b"\r" in line or b"\n" in line or b"\0" in line for line in lines)
+                or any(line[:1] not in (b" ", b"\t") for line in lines[1:-1])):
+            raise ValueError(f"the {name} header would not stay one header")
+
+
+def compose(message: OutgoingMessage, *, from_name: str, from_address: str, now) -> EmailMessage:
+    """The email for one outbox row: UTF-8 body, encoded non-ASCII headers, threading headers.
+
+    Every header value is cleaned (controls and line/paragraph separators become spaces, encoded words are
+    decoded and cleaned, the subject is capped at ``SUBJECT_LIMIT``), so no value can add a header. A
+    recipient that is not exactly one valid address raises ``ValueError`` naming it (the sender fails that
+    row alone, for good); invalid Reply-To addresses and message ids are dropped.
+    """
+    recipients = [_single_address(r, "recipient") for r in message.recipients]
+    if not recipients:
+        raise ValueError("no recipient")
+    headers = message.headers if isinstance(message.headers, dict) else {}
+    mail = EmailMessage()
+    _set_addresses(mail, "From", [_mailbox(from_name, from_address, "sender address", from_address)])
+    _set_addresses(mail, "To", recipients)
+    mail["Subject"] = _subject(message.subject)
+    mail["Date"] = format_datetime(now)
+    message_id = _one_line(message.email_message_id)
+    if _MESSAGE_ID.fullmatch(message_id) and "=?" not in message_id:
+        mail["Message-ID"] = message_id
+    reply_to = _reply_to(headers.get("Reply-To"))
+    if reply_to:
+        mail["Reply-To"] = reply_to
+    in_reply_to = _message_ids(headers.get("In-Reply-To"))
+    references = _message_ids(headers.get("References")) or in_reply_to
+    if in_reply_to:
+        mail["In-Reply-To"] = " ".join(in_reply_to)
+    if references:
+        mail["References"] = " ".join(references)
+    auto_submitted = _header_text(headers.get("Auto-Submitted"))
+    if auto_submitted:
+        mail["Auto-Submitted"] = auto_submitted
+    body = message.body if isinstance(message.body, str) else "" if message.body is None else str(message.body)
+    mail.set_content(_SURROGATES.sub("\ufffd", body), charset="utf-8")
+    _check_header_lines(mail)
+    return mail
 
 class OutboxSender:
     """Sends due outbox emails over SMTP."""

@@ -35,10 +35,13 @@ from kb.models import (
     QueryStatus,
     RawEmail,
 )
-from kb.notices import rejection
-from kb.outbox import queue
+from kb.notices import quarantined_notice, rejection
+from kb.outbox import may_notify, queue
 
 log = logging.getLogger(__name__)
+
+#: A stored message no worker has decided on yet.
+PENDING = "pending"
 
 REFERENCE_TAG = re.compile(r"\[([A-Z]{2,6}-\d{4}-\d{4,})\]")
 NO_REPLY = re.compile(r"^(no-?reply|do-?not-?reply|mailer-daemon|postmaster)@", re.IGNORECASE)
@@ -48,6 +51,7 @@ class Outcome(str, enum.Enum):
     QUERY = "query"
     FOLLOW_UP = "follow_up"
     FEEDBACK = "feedback"
+    UNVERIFIED = "unverified"
     INPUT = "input"
     AUTOMATIC = "automatic"
     BOUNCE = "bounce"
@@ -84,6 +88,15 @@ class InboundEmail:
     automatic: str | None = None  # "auto-reply", "bounce" or "bulk"
     bounced_message_ids: tuple[str, ...] = ()
     quarantine_reason: str | None = None
+    #: True when the sender is a person who can fix the reason (a zip, a file over the limit, a broken
+    #: message) and deserves a notice; False for forged, automatic or unreadable senders.
+    quarantine_fixable: bool = False
+    #: Every address the message was sent to (To, Cc, Delivered-To), lower case.
+    recipients: tuple[str, ...] = ()
+    #: The receiving server's verdict (Authentication-Results): True when DMARC (or DKIM and SPF) failed.
+    authentication_failed: bool = False
+    #: A message forwarded by a colleague: the original sender (address, name), the forwarder being ``sender``.
+    forwarded_from: tuple[str, str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,17 +107,30 @@ class InboundResult:
 
 
 def receive(service, session: Session, email: InboundEmail) -> InboundResult:
-    """Decide and store what one inbound email means, in the caller's unit of work; safe to repeat."""
-    now = service.clock()
+    """Store the raw message and decide what it means, in the caller's unit of work; safe to repeat.
+
+    The drop folder's path, where the file itself is the durable copy; IMAP
+    stores first (``store_fetched``) and decides later (``decide``).
+    """
     if email.uid is not None:
         done = session.scalar(select(RawEmail).where(RawEmail.mailbox == email.mailbox,
                                                      RawEmail.uidvalidity == email.uidvalidity,
                                                      RawEmail.uid == email.uid))
-        if done is not None:
+        if done is not None and done.outcome != PENDING:
             return InboundResult(Outcome.ALREADY_DONE, detail=f"uid {email.uid} was handled as {done.outcome}")
-    raw = RawEmail(mailbox=email.mailbox, uidvalidity=email.uidvalidity, uid=email.uid,
-                   message_id_header=email.message_id, received_at=now, raw=email.raw, outcome="pending")
+        if done is not None:
+            return decide(service, session, email, done)
+    raw = RawEmail(mailbox=email.mailbox, uidvalidity=email.uidvalidity, uid=email.uid, received_at=service.clock(),
+                   raw=email.raw, outcome=PENDING)
     session.add(raw)
+    return decide(service, session, email, raw)
+
+
+def decide(service, session: Session, email: InboundEmail, raw: RawEmail) -> InboundResult:
+    """What one stored message means for the helpdesk; everything it decides is recorded on ``raw``."""
+    now = service.clock()
+    raw.message_id_header = email.message_id
+    raw.claimed_until = None
 
     def finish(outcome: Outcome, reference: str | None = None, detail: str = "") -> InboundResult:
         raw.outcome, raw.reason = outcome.value, detail or None
@@ -113,6 +139,9 @@ def receive(service, session: Session, email: InboundEmail) -> InboundResult:
         return InboundResult(outcome, reference, detail)
 
     if email.quarantine_reason:
+        if email.quarantine_fixable and not email.automatic:
+            _notify_sender(service, session, email, quarantined_notice(
+                email.quarantine_reason, helpdesk=service.policy.name, subject=email.subject), now)
         return finish(Outcome.QUARANTINED, detail=email.quarantine_reason)
     if email.message_id and _seen_message_id(session, email.message_id, raw):
         return finish(Outcome.DUPLICATE, detail=f"{email.message_id} was already received")
@@ -129,46 +158,111 @@ def receive(service, session: Session, email: InboundEmail) -> InboundResult:
     if query is not None:
         message = _store_message(session, email, query, now)
         raw.message = message
-        consultation = _consultation_for(service, session, query, replied_to, email.sender)
+        if email.authentication_failed:
+            service.record_event(session, query, "unverified message held",
+                                 f"from {email.sender}: the receiving server says the sender is not verified "
+                                 "(DMARC/DKIM/SPF failed); not counted until the specialist checks it",
+                                 at=now, actor="mail system")
+            return finish(Outcome.UNVERIFIED, query.reference, f"from {email.sender}: authentication failed")
+        consultation = _consultation_for(service, query, replied_to, email.sender)
         if consultation is not None:
             _record_input(service, session, query, consultation, email, message, now)
             return finish(Outcome.INPUT, query.reference, f"input from {consultation.department_code}")
-        result = _record_follow_up(service, session, query, email, now)
+        result = _record_follow_up(service, session, query, email, replied_to, now)
         if result.outcome.value == "rating":
             return finish(Outcome.FEEDBACK, query.reference, f"rating {result.rating}")
         return finish(Outcome.FOLLOW_UP, query.reference, result.outcome.value)
+    return _new_query(service, session, email, raw, now, finish)
 
+
+def _new_query(service, session: Session, email: InboundEmail, raw: RawEmail, now: datetime, finish):
+    """A message that continues no thread it can prove it belongs to becomes a query of its own."""
+    requester, requester_name, referred_by = email.sender, email.sender_name, None
+    if email.forwarded_from is not None and _is_colleague(service.policy, email.sender):
+        (requester, requester_name), referred_by = email.forwarded_from, email.sender
+    wants_confidentiality = _asks_confidentiality(service.policy, email.subject)
     submission = QuerySubmission(
-        text=email.new_text or email.text, channel=Channel.EMAIL, subject=email.subject, email=email.sender,
-        name=email.sender_name, received_at=now,
+        text=email.new_text or email.text, channel=Channel.EMAIL, subject=email.subject, email=requester,
+        name=requester_name, received_at=now, confidential=wants_confidentiality,
+        hold_for_release=wants_confidentiality,
         source_key=email.message_id or "sha256:" + hashlib.sha256(email.raw).hexdigest(),
     )
     try:
         checked = check_submission(submission, service.detector, service.countries)
     except QueryRejectedError as exc:
-        if email.sender and not NO_REPLY.match(email.sender):
-            notice = rejection(str(exc), helpdesk=service.policy.name, subject=email.subject)
-            queue(session, dedupe_key=f"rejection:{submission.source_key}", kind=OutboxKind.REPLY,
-                  channel=Channel.EMAIL, recipients=[email.sender], subject=notice.subject, body=notice.body,
-                  now=now, domain=service.policy.domain,
-                  headers={"Auto-Submitted": "auto-replied", **({"In-Reply-To": email.message_id}
-                                                                 if email.message_id else {})})
+        _notify_sender(service, session, email, rejection(str(exc), helpdesk=service.policy.name,
+                                                          subject=email.subject), now)
         return finish(Outcome.REJECTED, detail=str(exc))
-    query = service.receive_checked(session, checked, in_reply_to=email.message_id)
+    acknowledge = not email.authentication_failed and may_notify(session, requester, now,
+                                                                 service.policy.mail.automatic_notices_per_day)
+    query = service.receive_checked(session, checked, in_reply_to=email.message_id, acknowledge=acknowledge)
+    query.referred_by = referred_by
     message = query.messages[0]
     message.email_message_id, message.body = email.message_id, email.text or message.body
+    message.sender = email.sender
     _store_attachments(session, email, message)
     raw.message = message
-    return finish(Outcome.QUERY, query.reference)
+    notes = []
+    if referred_by:
+        notes.append(f"forwarded by {referred_by} on behalf of {requester}")
+    if email.authentication_failed:
+        notes.append(f"the sender {email.sender} is not verified (DMARC/DKIM/SPF failed): not acknowledged")
+    elif not acknowledge:
+        notes.append(f"not acknowledged: {requester} already had its automatic notices for today (mail-loop guard)")
+    tag = REFERENCE_TAG.search(email.subject or "")
+    if tag and tag.group(1) != query.reference:
+        notes.append(f"names {tag.group(1)} but does not reply to a helpdesk email: not attached to that query")
+    if wants_confidentiality:
+        notes.append("the requester asked for confidentiality: held until the specialist releases it")
+    for note in notes:
+        service.record_event(session, query, "note", note, at=now, actor="mail system")
+    return finish(Outcome.QUERY, query.reference, "; ".join(notes))
+
+
+def _is_colleague(policy, address: str | None) -> bool:
+    """Staff of the helpdesk's organisation (its mail domain) or a focal point may pass a request on."""
+    if not address:
+        return False
+    address = address.lower()
+    focal_points = {fp.email.lower() for d in policy.departments.values() for fp in d.focal_points}
+    return address in focal_points or address.rpartition("@")[2] == policy.domain.lower()
+
+
+def _asks_confidentiality(policy, subject: str | None) -> bool:
+    words = set(re.findall(r"\w+", (subject or "").lower()))
+    return any(word in words for word in policy.mail.confidential_words)
+
+
+def _notify_sender(service, session: Session, email: InboundEmail, notice, now: datetime) -> None:
+    """An automatic notice to a real person, never to automatic senders, at most N a day per address."""
+    if not email.sender or NO_REPLY.match(email.sender) or email.automatic or email.authentication_failed:
+        return
+    if not may_notify(session, email.sender, now, service.policy.mail.automatic_notices_per_day):
+        log.info("notice to a sender withheld: automatic notices for today already sent (mail-loop guard)")
+        return
+    key = email.message_id or "sha256:" + hashlib.sha256(email.raw).hexdigest()
+    queue(session, dedupe_key=f"notice:{key}"[:200], kind=OutboxKind.NOTICE, channel=Channel.EMAIL,
+          recipients=[email.sender], subject=notice.subject, body=notice.body, now=now,
+          domain=service.policy.domain,
+          headers={"Auto-Submitted": "auto-replied", **({"In-Reply-To": email.message_id} if email.message_id
+                                                         else {})})
 
 
 def _seen_message_id(session: Session, message_id: str, current: RawEmail) -> bool:
-    stmt = select(RawEmail.id).where(RawEmail.message_id_header == message_id, RawEmail.outcome != "quarantined")
+    stmt = select(RawEmail.id).where(RawEmail.message_id_header == message_id,
+                                     RawEmail.outcome.not_in(("quarantined", PENDING)))
     return any(row != current.id for row in session.scalars(stmt) if row is not None)
 
 
 def _thread(session: Session, email: InboundEmail) -> tuple[Query | None, OutboxMessage | None]:
-    """The query this email continues: by the ids it replies to, else by a reference tag in its subject."""
+    """The query this email continues, proved by the Message-IDs it replies to.
+
+    Our Message-IDs are random and unguessable, so replying to one proves the
+    sender received that email (it works as the consultation's token). A
+    reference tag in the subject alone proves nothing (references are
+    sequential): such a message becomes a new query with a note, never part of
+    someone else's.
+    """
     ids = [i for i in (email.in_reply_to, *email.references) if i]
     if ids:
         sent = session.scalar(select(OutboxMessage).where(OutboxMessage.email_message_id.in_(ids))
@@ -179,25 +273,20 @@ def _thread(session: Session, email: InboundEmail) -> tuple[Query | None, Outbox
                                .order_by(Message.id.desc()).limit(1))
         if known is not None:
             return known.query, None
-    tag = REFERENCE_TAG.search(email.subject or "")
-    if tag:
-        return session.scalar(select(Query).where(Query.reference == tag.group(1))), None
     return None, None
 
 
-def _consultation_for(service, session: Session, query: Query, replied_to: OutboxMessage | None,
+def _consultation_for(service, query: Query, replied_to: OutboxMessage | None,
                       sender: str | None) -> Consultation | None:
-    """The consultation a focal point is answering, if the sender is one of its department's focal points."""
-    if not sender:
+    """The consultation answered: the email replied to was sent for it, *and* the sender is its focal point."""
+    if not sender or replied_to is None or replied_to.consultation_id is None:
         return None
-    sender = sender.lower()
-    candidates = list(query.consultations)
-    if replied_to is not None and replied_to.consultation_id is not None:
-        candidates.sort(key=lambda c: c.id != replied_to.consultation_id)
-    for consultation in candidates:
-        department = service.policy.departments.get(consultation.department_code)
-        if department and sender in {fp.email.lower() for fp in department.focal_points}:
-            return consultation
+    consultation = next((c for c in query.consultations if c.id == replied_to.consultation_id), None)
+    if consultation is None:
+        return None
+    department = service.policy.departments.get(consultation.department_code)
+    if department and sender.lower() in {fp.email.lower() for fp in department.focal_points}:
+        return consultation
     return None
 
 
@@ -230,9 +319,12 @@ def _record_input(service, session, query, consultation, email, message, now) ->
                              reason="all inputs in: ready for the specialist's review")
 
 
-def _record_follow_up(service, session, query, email, now):
+def _record_follow_up(service, session, query, email, replied_to, now):
+    """The requester speaks for the query only from their own address, in a thread they were part of."""
     requester = query.requester
-    from_requester = bool(email.sender and requester.email and email.sender.lower() == requester.email)
+    own_address = bool(email.sender and requester.email and email.sender.lower() == requester.email)
+    their_thread = replied_to is None or requester.email in [r.lower() for r in replied_to.recipients]
+    from_requester = own_address and their_thread
     return service.follow_up(session, query, text=email.new_text or email.text,
                              sender=email.sender or "unknown sender", from_requester=from_requester, now=now)
 

@@ -58,6 +58,8 @@ class QuerySubmission:
     received_at: datetime | None = None
     #: The submission's identity at its source (Message-ID, Telegram update id...): resubmitting is safe.
     source_key: str | None = None
+    #: The requester asked for confidentiality: nothing is routed until the specialist releases the query.
+    hold_for_release: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@
 ::
 
     new ──► routed ──► awaiting_inputs ──► draft_ready ──► answered ──► closed
+     │  ▲
+     ▼  │ released by the specialist
+    held (confidential at the requester's request)
      │        ▲  └──────────────┴──────────────►┘  │          │  ▲        │
      ▼        │                                    │          ▼  │        │
     manual_triage                                  │        reopened ◄────┘
@@ -33,7 +36,8 @@ _FROM_ANY_OPEN = {S.ANSWERED, S.CLOSED}
 
 #: For each status, the statuses it may become.
 ALLOWED: dict[QueryStatus, frozenset[QueryStatus]] = {
-    S.NEW: frozenset({S.ROUTED, S.MANUAL_TRIAGE, *_FROM_ANY_OPEN}),
+    S.NEW: frozenset({S.ROUTED, S.MANUAL_TRIAGE, S.HELD, *_FROM_ANY_OPEN}),
+    S.HELD: frozenset({S.ROUTED, S.MANUAL_TRIAGE, *_FROM_ANY_OPEN}),
     S.MANUAL_TRIAGE: frozenset({S.ROUTED, *_FROM_ANY_OPEN}),
     S.ROUTED: frozenset({S.AWAITING_INPUTS, S.DRAFT_READY, *_FROM_ANY_OPEN}),
     S.AWAITING_INPUTS: frozenset({S.DRAFT_READY, *_FROM_ANY_OPEN}),

@@ -90,6 +90,8 @@ class QueryStatus(str, enum.Enum):
 
     NEW = "new"
     MANUAL_TRIAGE = "manual_triage"
+    #: Confidential by the requester's wish: not routed until the specialist releases it.
+    HELD = "held"
     ROUTED = "routed"
     AWAITING_INPUTS = "awaiting_inputs"
     DRAFT_READY = "draft_ready"
@@ -99,7 +101,7 @@ class QueryStatus(str, enum.Enum):
 
 
 #: Statuses of a query that still needs work (it can be chased, reviewed, answered).
-OPEN_STATUSES = (QueryStatus.NEW, QueryStatus.MANUAL_TRIAGE, QueryStatus.ROUTED, QueryStatus.AWAITING_INPUTS,
+OPEN_STATUSES = (QueryStatus.NEW, QueryStatus.MANUAL_TRIAGE, QueryStatus.HELD, QueryStatus.ROUTED, QueryStatus.AWAITING_INPUTS,
                  QueryStatus.DRAFT_READY, QueryStatus.REOPENED)
 
 
@@ -121,6 +123,8 @@ class OutboxKind(str, enum.Enum):
     WARNING = "warning"
     DIGEST = "digest"
     REVIEW = "review"
+    #: An automatic notice to a sender (a refusal, a quarantined message): counted by the mail-loop guard.
+    NOTICE = "notice"
 
 
 class QAOrigin(str, enum.Enum):
@@ -170,6 +174,8 @@ class Query(Base):
     answered_at: Mapped[Optional[datetime]]
     closed_at: Mapped[Optional[datetime]]
     self_served: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Who passed the query on (a colleague forwarding a company's email); the requester is the original sender.
+    referred_by: Mapped[Optional[str]] = mapped_column(String(320))
 
     requester: Mapped[Requester] = relationship(back_populates="queries")
     topics: Mapped[list["QueryTopic"]] = relationship(back_populates="query", order_by="QueryTopic.id")
@@ -375,9 +381,15 @@ class RawEmail(Base):
     message_id_header: Mapped[Optional[str]] = mapped_column(String(400), index=True)
     received_at: Mapped[datetime]
     raw: Mapped[bytes] = mapped_column(LargeBinary)
-    outcome: Mapped[str] = mapped_column(String(40))
+    #: "pending" from the fetch until a worker has decided what it is; then that decision.
+    outcome: Mapped[str] = mapped_column(String(40), index=True)
     reason: Mapped[Optional[str]] = mapped_column(Text)
     message_id: Mapped[Optional[int]] = mapped_column(ForeignKey("message.id"))
+    #: Processing attempts so far; at the helpdesk's limit the message is quarantined with its last error.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: A worker holds the message until then (another takes it over if that worker died).
+    claimed_until: Mapped[Optional[datetime]]
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
 
     message: Mapped[Optional[Message]] = relationship()
 

@@ -87,6 +87,23 @@ def acknowledgement(language: str, *, helpdesk: str, reference: str, target: dat
     return Notice(template.subject.format(**values), template.body.format(**values))
 
 
+def quarantined_notice(reason: str, *, helpdesk: str, subject: str | None) -> Notice:
+    """Why a person's message was set aside, and what to do (in the three languages: we could not read it)."""
+    body = "\n\n".join([
+        f"Your message could not be accepted as it is: {reason}. It has been kept, but not registered. Please "
+        "send your question again without archives or programs attached, with attachments under the size limit, "
+        "or paste the text into the body of the email.",
+        "Votre message n'a pas pu être accepté tel quel. Il a été conservé mais pas enregistré. Merci de renvoyer "
+        "votre question sans archive ni programme joint, avec des pièces jointes plus petites, ou de coller le "
+        "texte dans le corps du message.",
+        "Su mensaje no pudo aceptarse tal como está. Se ha conservado, pero no registrado. Vuelva a enviar su "
+        "pregunta sin archivos comprimidos ni programas adjuntos, con adjuntos más pequeños, o pegue el texto en "
+        "el cuerpo del mensaje.",
+        helpdesk,
+    ])
+    return Notice(f"Re: {subject}" if subject else "Your message to the helpdesk", body)
+
+
 def rejection(reason: str, *, helpdesk: str, subject: str | None) -> Notice:
     """Why a message could not be registered as a query (in the three languages: we do not know theirs)."""
     body = "\n\n".join([

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import make_msgid
+import secrets
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -68,7 +68,28 @@ class OutgoingMessage:
 
 
 def new_message_id(domain: str) -> str:
-    return make_msgid(domain=domain)
+    """A Message-ID nobody can guess: replying to it proves the reply's author received that email."""
+    return f"<{secrets.token_urlsafe(18)}@{domain}>"
+
+
+#: The kinds of mail the helpdesk sends on its own to whoever wrote (counted by the mail-loop guard).
+AUTOMATIC_KINDS = (OutboxKind.ACKNOWLEDGEMENT, OutboxKind.NOTICE)
+
+
+def may_notify(session: Session, address: str | None, now: datetime, per_day: int) -> bool:
+    """Whether one more automatic notice may go to ``address`` today (at most ``per_day`` in 24 hours).
+
+    An autoresponder that answers every mail without saying so (no
+    Auto-Submitted header) would otherwise trade acknowledgements with the
+    helpdesk forever; this bounds the loop whatever the other side does.
+    """
+    if not address:
+        return False
+    address = address.lower()
+    recent = session.scalars(select(OutboxMessage.recipients).where(
+        OutboxMessage.kind.in_(AUTOMATIC_KINDS), OutboxMessage.created_at > now - timedelta(days=1)))
+    sent = sum(address in [r.lower() for r in recipients] for recipients in recent)
+    return sent < per_day
 
 
 def queue(

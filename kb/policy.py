@@ -53,6 +53,20 @@ class Deadlines:
 
 
 @dataclass(frozen=True)
+class MailRules:
+    """How the email channel protects itself and its requesters."""
+
+    #: A message whose processing fails this many times is quarantined, and the specialist told.
+    max_attempts: int = 3
+    #: Automatic notices (acknowledgements, refusals) to one address in 24 hours: bounds mail loops.
+    automatic_notices_per_day: int = 1
+    #: Words in a subject by which a requester asks for confidentiality (matched as whole words, any case).
+    confidential_words: tuple[str, ...] = ("confidential", "confidentiel", "confidentielle", "confidencial")
+    #: Tell the specialist when no mailbox fetch succeeded for this long (and again when it recovers).
+    alert_after_minutes: int = 15
+
+
+@dataclass(frozen=True)
 class HelpdeskPolicy:
     name: str
     email: str
@@ -70,6 +84,7 @@ class HelpdeskPolicy:
     specialist_chats: tuple[int, ...] = ()
     #: Where warnings, escalations and the digest go (the helpdesk address when unset).
     specialist_email: str | None = None
+    mail: MailRules = field(default_factory=MailRules)
 
     def __post_init__(self) -> None:
         for topic in self.topics.values():
@@ -89,3 +104,7 @@ class HelpdeskPolicy:
     @property
     def domain(self) -> str:
         return self.email.rpartition("@")[2]
+
+    @property
+    def specialist_address(self) -> str:
+        return self.specialist_email or self.email

@@ -74,6 +74,8 @@ def correct_topics(service, session: Session, query: Query, codes: list[str], ac
             session.add(QueryTopic(query=query, topic_code=code, confidence=None, source=TopicSource.SPECIALIST,
                                    confirmed=True))
     service.record_event(session, query, "topics set", ", ".join(codes), at=now, actor=actor)
+    if query.status is QueryStatus.HELD:
+        return []  # consulted when the specialist releases it
     routes = route(codes, service.policy, now.date(), service.calendar, why="topic {code} set by the specialist")
     names = [service.policy.topics[c].name() for c in codes]
     added = service.consult_routes(session, query, routes, names, now, actor=actor)

@@ -139,12 +139,17 @@ def test_requester_reply_is_threaded_by_header_not_a_new_query(dovecot, ingestor
     assert any(e.kind == "follow-up" for e in query.events)
 
 
-def test_reply_is_threaded_by_the_reference_in_its_subject(dovecot, ingestor, helpdesk):
+def test_a_reference_in_the_subject_alone_attaches_nothing_to_that_query(dovecot, ingestor, helpdesk):
+    """References are sequential: anyone can type one. Only a reply to a helpdesk email joins a query."""
     dovecot.append(mail())
     ingestor.run_once()
-    dovecot.append(mail("One more detail about our question.", subject="About [HD-2026-0001] young workers"))
-    assert ingestor.run_once().outcomes == {"follow_up": 1}
-    assert len(queries(helpdesk)) == 1
+    dovecot.append(mail("One more detail about our question.", subject="About [HD-2026-0001] young workers",
+                        sender="Mallory <mallory@elsewhere.example>"))
+    assert ingestor.run_once().outcomes == {"query": 1}
+    first, second = queries(helpdesk)
+    assert [m.body for m in first.messages] == ["Can we employ 16-year-olds in our packaging plant?"]
+    notes = [e.detail for e in second.events if e.kind == "note"]
+    assert notes == ["names HD-2026-0001 but does not reply to a helpdesk email: not attached to that query"]
 
 
 def test_focal_point_reply_is_recorded_as_the_departments_input(dovecot, ingestor, sender, helpdesk):
@@ -218,18 +223,20 @@ def test_server_closing_mid_fetch_loses_and_doubles_nothing(dovecot, helpdesk):
 
 
 def test_restart_after_a_crash_between_commit_and_flag_neither_loses_nor_doubles(dovecot, ingestor, helpdesk):
-    """The crash leaves a committed message unflagged on the server; the restart only flags it."""
+    """The crash leaves a stored message unflagged on the server; the restart stores it once and flags it."""
     dovecot.append(mail(), mail("What is the maximum number of working hours per week?"))
     with dovecot.client() as c:
         status = c.select_folder("INBOX")
         raw = c.fetch([1], ["BODY.PEEK[]"])[1][b"BODY[]"]
-    helpdesk.service.receive_email(parse_email(raw, uidvalidity=int(status[b"UIDVALIDITY"]), uid=1))
+    assert helpdesk.service.store_fetched("INBOX", int(status[b"UIDVALIDITY"]), [(1, raw)]) == 1
     assert b"$HelpdeskDone" not in dovecot.flags()[1]  # committed, then "killed" before flagging
 
     report = ingestor.run_once()
-    assert report.outcomes == {"already_done": 1, "query": 1}
+    assert report.stored == 1 and report.outcomes == {"query": 2}
     assert len(queries(helpdesk)) == 2
     assert all(b"$HelpdeskDone" in f for f in dovecot.flags().values())
+    with unit_of_work(helpdesk.sessions) as s:
+        assert s.scalar(select(func.count(RawEmail.id))) == 2
 
 
 def test_mail_queued_while_smtp_is_down_goes_out_once_when_it_is_back(dovecot, ingestor, helpdesk, clock):

@@ -8,6 +8,7 @@ them opens a session. The use cases are grouped by who acts:
 - ``intake``: queries arriving on any channel, follow-ups and ratings;
 - ``specialist``: review, correction, extension, replies, Q&A promotion;
 - ``delivery``: the outbox as senders see it, chasing, the Q&A bank's upkeep;
+- ``mail``: inbound email stored first and processed by workers, quarantine, the mailbox's health;
 - ``conversation``: the state a Telegram conversation keeps between messages.
 
 A query's status changes only through ``kb.lifecycle.transition``.
@@ -17,12 +18,13 @@ from kb.service.conversation import ChatState, ConversationUseCases
 from kb.service.core import NotAllowedError, QueryNotFoundError, utc_now
 from kb.service.delivery import DeliveryUseCases
 from kb.service.intake import FollowUpOutcome, FollowUpResult, IntakeUseCases
+from kb.service.mail import MailUseCases, QuarantinedEmail, StoredEmail
 from kb.service.specialist import SpecialistUseCases
 
 
-class HelpdeskService(IntakeUseCases, SpecialistUseCases, DeliveryUseCases, ConversationUseCases):
+class HelpdeskService(IntakeUseCases, SpecialistUseCases, DeliveryUseCases, MailUseCases, ConversationUseCases):
     """The helpdesk's use cases over one store, one policy and one topic model."""
 
 
-__all__ = ["HelpdeskService", "ChatState", "FollowUpOutcome", "FollowUpResult", "NotAllowedError",
+__all__ = ["HelpdeskService", "ChatState", "QuarantinedEmail", "StoredEmail", "FollowUpOutcome", "FollowUpResult", "NotAllowedError",
            "QueryNotFoundError", "utc_now"]

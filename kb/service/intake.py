@@ -95,7 +95,7 @@ class IntakeUseCases(ServiceBase):
             record_progress(session, mailbox, uidvalidity, uid, self.clock())
 
     def receive_checked(self, session: Session, checked: CheckedSubmission, *,
-                        in_reply_to: str | None = None) -> Query:
+                        in_reply_to: str | None = None, acknowledge: bool = True) -> Query:
         """Store and triage a validated submission inside the caller's unit of work."""
         sub = checked.submission
         now = self.clock()
@@ -127,8 +127,8 @@ class IntakeUseCases(ServiceBase):
         session.add(Message(query=query, direction=Direction.IN, channel=sub.channel, at=received,
                             sender=sub.email, subject=sub.subject, body=checked.text,
                             telegram_chat_id=sub.telegram_chat_id))
-        self._record_decision(session, query, decision, now)
-        if sub.channel is Channel.EMAIL and requester.email:
+        self._record_decision(session, query, decision, now, hold=sub.hold_for_release)
+        if sub.channel is Channel.EMAIL and requester.email and acknowledge:
             notice = acknowledgement(query.language, helpdesk=self.policy.name, reference=reference, target=target)
             headers = {"Auto-Submitted": "auto-replied", "In-Reply-To": in_reply_to} if in_reply_to else \
                 {"Auto-Submitted": "auto-replied"}
@@ -144,15 +144,21 @@ class IntakeUseCases(ServiceBase):
                  len(decision.selected_topics), len(decision.routes))
         return query
 
-    def _record_decision(self, session: Session, query: Query, decision: TriageDecision, now: datetime) -> None:
+    def _record_decision(self, session: Session, query: Query, decision: TriageDecision, now: datetime, *,
+                         hold: bool = False) -> None:
         for finding in decision.selected_topics:
             session.add(QueryTopic(query=query, topic_code=finding.code, confidence=finding.confidence,
                                    source=TopicSource.CLASSIFIER))
         summary = ", ".join(f"{t.code} {t.confidence:.0%}" for t in decision.selected_topics) or "none"
         self.record_event(session, query, "triaged", f"topics: {summary}" + (
             "; manual triage needed" if decision.manual_triage else ""), at=now)
-        self.consult_routes(session, query, decision.routes, [t.name for t in decision.selected_topics], now)
-        if decision.manual_triage:
+        if hold:
+            lifecycle.transition(session, query, QueryStatus.HELD, at=now,
+                                 reason="confidential at the requester's request: routed when the specialist "
+                                        "releases it")
+        else:
+            self.consult_routes(session, query, decision.routes, [t.name for t in decision.selected_topics], now)
+        if decision.manual_triage and not hold:
             lifecycle.transition(session, query, QueryStatus.MANUAL_TRIAGE, at=now,
                                  reason="no topic reaches the confidence threshold")
         draft = decision.draft
@@ -186,9 +192,10 @@ class IntakeUseCases(ServiceBase):
         consultation = Consultation(query=query, department_code=department_code, reason=reason, requested_at=now,
                                     due_date=due)
         session.add(consultation)
+        subject, text = self.shared_with_focal_points(query)
         notice = routing_notice(
             reference=query.reference, department_name=department.name, reason=reason, due_date=due,
-            topic_names=topic_names, subject=query.subject, text=query.text, confidential=query.confidential,
+            topic_names=topic_names, subject=subject, text=text, confidential=query.confidential,
             organisation=requester.organisation, country_name=country.name if country else None,
             region=requester.region,
             requester_type=requester.requester_type.value if requester.requester_type else None,
@@ -198,6 +205,18 @@ class IntakeUseCases(ServiceBase):
               subject=notice.subject, body=notice.body, now=now, domain=self.policy.domain, query=query,
               consultation=consultation, headers={"Reply-To": self.policy.email}, fresh=True)
         return consultation
+
+    def shared_with_focal_points(self, query: Query) -> tuple[str | None, str]:
+        """The subject and text focal points receive: a confidential query's without the requester's identity."""
+        if not query.confidential:
+            return query.subject, query.text
+        from kb.anonymise import anonymise
+
+        requester = query.requester
+        known = dict(names=[n for n in (requester.name,) if n], references=[],
+                     organisations=[o for o in (requester.organisation,) if o])
+        subject = anonymise(query.subject, **known).text if query.subject else None
+        return subject, anonymise(query.text, **known).text
 
     def _requester(self, session: Session, checked: CheckedSubmission, now: datetime) -> Requester:
         """The known requester for this address or chat, updated with anything new; else a new one."""

@@ -57,6 +57,29 @@ class SpecialistUseCases(ServiceBase):
             self.record_event(session, query, "confidential" if confidential else "not confidential", "",
                               at=self.clock(), actor=actor)
 
+    def release_preview(self, reference: str) -> tuple[str | None, str]:
+        """What focal points will receive of a confidential query: subject and text without the requester."""
+        with self.unit_of_work() as session:
+            return self.shared_with_focal_points(self._get(session, reference))
+
+    def release_query(self, reference: str, actor: str = "specialist") -> list[str]:
+        """Route a query held for confidentiality; focal points get it without the requester's identity."""
+        from kb.triage import route
+
+        now = self.clock()
+        with self.unit_of_work() as session:
+            query = self._get(session, reference)
+            if query.status is not QueryStatus.HELD:
+                raise ValueError(f"{query.reference} is {lifecycle.label(query.status)}, not held: nothing to release")
+            codes = [t.topic_code for t in query.topics if t.confirmed is not False]
+            if not codes:
+                lifecycle.transition(session, query, QueryStatus.MANUAL_TRIAGE, at=now, actor=actor,
+                                     reason="released, but no topic was found: set its topics to route it")
+                return []
+            routes = route(codes, self.policy, now.date(), self.calendar)
+            return self.consult_routes(session, query, routes, [self.policy.topics[c].name() for c in codes], now,
+                                       actor=actor)
+
     def close_query(self, reference: str, reason: str, actor: str = "specialist") -> None:
         """Close a query (answered, or needing no reply); the requester writing again reopens it."""
         with self.unit_of_work() as session:

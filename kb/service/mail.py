@@ -1,0 +1,198 @@
+"""The email channel's bookkeeping: store first, decide second; quarantine; the mailbox's health.
+
+The IMAP reader stores every fetched message's raw bytes (``store_fetched``)
+and only then flags it done on the server. Workers, in this process or others,
+claim stored messages (``claim_inbound``; ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL), parse them at the edge and hand them back (``process_inbound``).
+A message whose processing fails ``mail.max_attempts`` times is quarantined
+with its last error and the specialist is told; nothing waits "for the next
+pass" forever, and one bad message never holds up the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from kb.inbound import PENDING, InboundEmail, InboundResult, Outcome, decide
+from kb.models import Channel, OutboxKind, OutboxMessage, RawEmail
+from kb.outbox import queue
+from kb.service.core import ServiceBase
+
+log = logging.getLogger("kb.service")
+
+#: A worker holds a claimed message this long; if it dies, another takes the message over afterwards.
+CLAIM_LEASE = timedelta(minutes=5)
+#: A message whose processing failed waits this long times its attempts before the next try.
+RETRY_AFTER = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class StoredEmail:
+    """A fetched message waiting for a worker: its raw bytes and where it came from."""
+
+    id: int
+    raw: bytes
+    mailbox: str
+    uidvalidity: int | None
+    uid: int | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class QuarantinedEmail:
+    id: int
+    received_at: datetime
+    mailbox: str
+    uid: int | None
+    message_id: str | None
+    reason: str
+    size: int
+    raw: bytes
+
+
+class MailUseCases(ServiceBase):
+    def store_fetched(self, mailbox: str, uidvalidity: int, messages: list[tuple[int, bytes]]) -> int:
+        """Keep fetched raw messages durably (once per mailbox, UIDVALIDITY and UID); returns how many are new."""
+        now = self.clock()
+        try:
+            with self.unit_of_work() as session:
+                return self._store(session, mailbox, uidvalidity, messages, now)
+        except IntegrityError:  # another reader stored some of them at the same moment: keep the rest
+            with self.unit_of_work() as session:
+                stored = 0
+                for uid, raw in messages:
+                    try:
+                        with session.begin_nested():
+                            stored += self._store(session, mailbox, uidvalidity, [(uid, raw)], now)
+                    except IntegrityError:
+                        pass
+                return stored
+
+    @staticmethod
+    def _store(session, mailbox: str, uidvalidity: int, messages: list[tuple[int, bytes]], now: datetime) -> int:
+        uids = [uid for uid, _ in messages]
+        known = set(session.scalars(select(RawEmail.uid).where(
+            RawEmail.mailbox == mailbox, RawEmail.uidvalidity == uidvalidity, RawEmail.uid.in_(uids)))) if uids else set()
+        new = [RawEmail(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, received_at=now, raw=raw, outcome=PENDING)
+               for uid, raw in messages if uid not in known]
+        session.add_all(new)
+        return len(new)
+
+    def claim_inbound(self, limit: int = 50) -> list[StoredEmail]:
+        """Stored messages for this worker, oldest first; each is leased so no other worker takes it meanwhile.
+
+        A message already tried ``max_attempts`` times whose worker never came back
+        (the process died on it) is quarantined here instead of being handed out again.
+        """
+        now = self.clock()
+        limit_attempts = self.policy.mail.max_attempts
+        with self.unit_of_work() as session:
+            rows = session.scalars(
+                select(RawEmail).where(RawEmail.outcome == PENDING,
+                                       (RawEmail.claimed_until.is_(None)) | (RawEmail.claimed_until <= now))
+                .order_by(RawEmail.id).limit(limit).with_for_update(skip_locked=True))
+            claimed = []
+            for row in rows:
+                if row.attempts >= limit_attempts:
+                    self._quarantine(session, row, row.last_error or "the process handling it stopped", now)
+                    continue
+                row.attempts += 1
+                row.claimed_until = now + CLAIM_LEASE
+                claimed.append(StoredEmail(row.id, row.raw, row.mailbox, row.uidvalidity, row.uid, row.attempts))
+            return claimed
+
+    def process_inbound(self, stored_id: int, email: InboundEmail) -> InboundResult:
+        """Decide what a claimed message means (``kb.inbound``), in one unit of work."""
+        with self.unit_of_work() as session:
+            row = session.get(RawEmail, stored_id)
+            if row is None or row.outcome != PENDING:
+                return InboundResult(Outcome.ALREADY_DONE, detail="handled by another worker")
+            return decide(self, session, email, row)
+
+    def inbound_failed(self, stored_id: int, error: str) -> bool:
+        """Processing a claimed message failed (our fault, not the sender's). True when it is now quarantined."""
+        now = self.clock()
+        with self.unit_of_work() as session:
+            row = session.get(RawEmail, stored_id)
+            if row is None or row.outcome != PENDING:
+                return False
+            row.last_error = error[:2000]
+            if row.attempts >= self.policy.mail.max_attempts:
+                self._quarantine(session, row, error, now)
+                return True
+            row.claimed_until = now + RETRY_AFTER * row.attempts  # not again in this pass; soon after
+            return False
+
+    def _quarantine(self, session, row: RawEmail, error: str, now: datetime) -> None:
+        row.outcome, row.claimed_until = Outcome.QUARANTINED.value, None
+        row.reason = f"processing failed {row.attempts} time(s): {error[:500]}"
+        log.warning("inbound message %d quarantined after %d attempt(s)", row.id, row.attempts)
+        queue(session, dedupe_key=f"inbound-failed:{row.id}", kind=OutboxKind.WARNING, channel=Channel.EMAIL,
+              recipients=[self.policy.specialist_address], subject=f"An email could not be processed (#{row.id})",
+              body=(f"The helpdesk could not process an email received on {row.received_at:%Y-%m-%d %H:%M} UTC "
+                    f"({row.mailbox}, UID {row.uid}) after {row.attempts} attempt(s):\n\n  {error[:500]}\n\n"
+                    f"It is kept with its raw bytes. Once the cause is fixed: helpdesk quarantine release {row.id}"),
+              now=now, domain=self.policy.domain, headers={"Auto-Submitted": "auto-generated"}, fresh=True)
+
+    # ------------------------------------------------------------- quarantine
+    def quarantined(self) -> list[QuarantinedEmail]:
+        with self.unit_of_work() as session:
+            rows = session.scalars(select(RawEmail).where(RawEmail.outcome == Outcome.QUARANTINED.value)
+                                   .order_by(RawEmail.id))
+            return [self._view(r) for r in rows]
+
+    def quarantined_email(self, stored_id: int) -> QuarantinedEmail:
+        with self.unit_of_work() as session:
+            row = session.get(RawEmail, stored_id)
+            if row is None or row.outcome != Outcome.QUARANTINED.value:
+                raise LookupError(f"no quarantined email #{stored_id}")
+            return self._view(row)
+
+    def release_quarantined(self, stored_id: int, actor: str = "specialist") -> None:
+        """Put a quarantined email back in the queue (after a fix): the next pass processes it afresh."""
+        with self.unit_of_work() as session:
+            row = session.get(RawEmail, stored_id)
+            if row is None or row.outcome != Outcome.QUARANTINED.value:
+                raise LookupError(f"no quarantined email #{stored_id}")
+            row.outcome, row.attempts, row.claimed_until = PENDING, 0, None
+            row.reason = f"released by {actor} on {self.clock():%Y-%m-%d %H:%M} UTC (was: {row.reason})"[:2000]
+
+    @staticmethod
+    def _view(row: RawEmail) -> QuarantinedEmail:
+        return QuarantinedEmail(row.id, row.received_at, row.mailbox, row.uid, row.message_id_header,
+                                row.reason or "", len(row.raw), row.raw)
+
+    # ----------------------------------------------------------- mailbox health
+    def mailbox_unreachable(self, since: datetime, error: str) -> bool:
+        """No fetch has succeeded since ``since``: tell the specialist once per outage. True if told now."""
+        now = self.clock()
+        if now - since < timedelta(minutes=self.policy.mail.alert_after_minutes):
+            return False
+        with self.unit_of_work() as session:
+            row = queue(session, dedupe_key=f"mailbox-down:{since.isoformat()}", kind=OutboxKind.WARNING,
+                        channel=Channel.EMAIL, recipients=[self.policy.specialist_address],
+                        subject="The helpdesk cannot read its mailbox",
+                        body=(f"No mailbox fetch has succeeded since {since:%Y-%m-%d %H:%M} UTC. Last error:\n\n"
+                              f"  {error[:500]}\n\nCheck the password or OAuth token and the mail server; "
+                              "`helpdesk check` tries the connection. You will be told when it works again."),
+                        now=now, domain=self.policy.domain, headers={"Auto-Submitted": "auto-generated"})
+            return row.created_at == now
+
+    def mailbox_recovered(self, since: datetime) -> None:
+        """A fetch succeeded after an outage the specialist was told of: say so, once."""
+        now = self.clock()
+        with self.unit_of_work() as session:
+            if session.scalar(select(OutboxMessage.id).where(
+                    OutboxMessage.dedupe_key == f"mailbox-down:{since.isoformat()}")) is None:
+                return
+            queue(session, dedupe_key=f"mailbox-up:{since.isoformat()}", kind=OutboxKind.WARNING,
+                  channel=Channel.EMAIL, recipients=[self.policy.specialist_address],
+                  subject="The helpdesk reads its mailbox again",
+                  body=f"Mailbox fetches work again since {now:%Y-%m-%d %H:%M} UTC (they failed from "
+                       f"{since:%Y-%m-%d %H:%M} UTC). Messages that arrived meanwhile are being processed.",
+                  now=now, domain=self.policy.domain, headers={"Auto-Submitted": "auto-generated"})
