@@ -159,7 +159,6 @@ class Helpdesk:
     def imap_ingestor(self, progress=None):
         """The mailbox reader; ``ConfigError`` names what is missing."""
         from ingest.imap import ImapSettings, MailboxIngestor
-        from ingest.parsing import Limits
 
         s = self.settings
         missing = [n for n, v in (("HELPDESK_IMAP_HOST", s.imap_host), ("HELPDESK_IMAP_USER", s.imap_user)) if not v]
@@ -173,8 +172,13 @@ class Helpdesk:
                             oauth2_token=token if s.imap_password is None else None, mailbox=s.imap_mailbox,
                             done_folder=s.imap_done_folder, poll_seconds=s.imap_poll_seconds,
                             verify_tls=s.imap_verify_tls)
-        limits = Limits(int(s.max_message_mb * 1048576), int(s.max_attachment_mb * 1048576))
-        return MailboxIngestor(imap, self.service, limits=limits, progress=progress)
+        return MailboxIngestor(imap, self.service, limits=self.mail_limits(), progress=progress)
+
+    def mail_limits(self):
+        from ingest.parsing import Limits
+
+        s = self.settings
+        return Limits(int(s.max_message_mb * 1048576), int(s.max_attachment_mb * 1048576))
 
     def outbox_sender(self):
         from ingest.smtp import OutboxSender, SmtpSettings

@@ -25,7 +25,6 @@ from config.render import detail_view, queries_table, triage_panel
 from config.settings import ConfigError, Settings
 from kb.intake import QueryRejectedError, QuerySubmission
 from kb.models import Channel, QueryStatus
-from kb.service import QueryNotFoundError
 
 app = typer.Typer(help="Triage for a business helpdesk on international labour standards.", no_args_is_help=True,
                   add_completion=False)
@@ -57,7 +56,7 @@ def _friendly(command):
         except DBAPIError as exc:  # the database cannot be reached, refuses the login, or does not exist
             say("Database error", f"{driver_message(exc)} (check DATABASE_URL)")
             raise typer.Exit(2)
-        except (QueryRejectedError, QueryNotFoundError, ValueError) as exc:
+        except (QueryRejectedError, LookupError, ValueError) as exc:
             say("Error", str(exc))
             raise typer.Exit(1)
 
@@ -232,6 +231,88 @@ def qa_publish(
 
 @app.command()
 @_friendly
+def release(reference: str, preview: bool = typer.Option(False, help="Only show what focal points would receive")
+            ) -> None:
+    """Route a query held for confidentiality; focal points get it without the requester's identity."""
+    with _open() as helpdesk:
+        subject, text = helpdesk.service.release_preview(reference)
+        console.print(f"[bold]What the focal points will receive[/]\nSubject: {subject or '(none)'}\n\n{text}\n",
+                      highlight=False)
+        if preview:
+            return
+        added = helpdesk.service.release_query(reference)
+    console.print(f"{reference}: released" + (f"; consulting {', '.join(added)}" if added else
+                                              "; no topic found: set its topics (helpdesk topics)"))
+
+
+quarantine_app = typer.Typer(help="Emails set aside: list them, read one, reprocess one after a fix.",
+                             no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+@_friendly
+def quarantine_list() -> None:
+    """Every quarantined email with why it was set aside."""
+    with _open() as helpdesk:
+        rows = helpdesk.service.quarantined()
+    for q in rows:
+        console.print(f"#{q.id}  {q.received_at:%Y-%m-%d %H:%M}  {q.size:,} bytes  {q.reason}", highlight=False)
+    console.print(f"{len(rows)} quarantined email(s)" + (". Read one: helpdesk quarantine show ID" if rows else ""))
+
+
+@quarantine_app.command("show")
+@_friendly
+def quarantine_show(stored_id: int, raw: bool = typer.Option(False, help="Print the raw message as received")
+                    ) -> None:
+    """One quarantined email: its reason and headers (or the whole raw message with --raw)."""
+    from email import message_from_bytes, policy
+
+    with _open() as helpdesk:
+        q = helpdesk.service.quarantined_email(stored_id)
+    if raw:
+        sys.stdout.buffer.write(q.raw)
+        return
+    headers = message_from_bytes(q.raw, policy=policy.compat32)
+    console.print(f"#{q.id} received {q.received_at:%Y-%m-%d %H:%M} UTC in {q.mailbox} (UID {q.uid}), "
+                  f"{q.size:,} bytes\nReason: {q.reason}\n", highlight=False)
+    for name in ("From", "To", "Subject", "Date", "Message-ID", "Content-Type"):
+        console.print(f"{name}: {headers.get(name, '')}", highlight=False, markup=False)
+
+
+@quarantine_app.command("release")
+@_friendly
+def quarantine_release(stored_id: int) -> None:
+    """Put a quarantined email back in the queue; the next pass (or process-mail) handles it afresh."""
+    with _open() as helpdesk:
+        helpdesk.service.release_quarantined(stored_id)
+    console.print(f"#{stored_id} released: it is processed at the next pass (helpdesk process-mail does it now)")
+
+
+@app.command("process-mail")
+@_friendly
+def process_mail(watch: bool = typer.Option(False, help="Keep running: process stored mail every few seconds")
+                 ) -> None:
+    """Process stored email (a worker: run several on PostgreSQL to share the work)."""
+    import time
+
+    from ingest.imap import process_stored
+
+    with _open() as helpdesk:
+        try:
+            while True:
+                report = process_stored(helpdesk.service, helpdesk.mail_limits())
+                if report.handled or not watch:
+                    console.print(f"stored mail: {report.handled} message(s) processed {dict(report.outcomes)}")
+                if not watch:
+                    break
+                time.sleep(2)
+        except KeyboardInterrupt:
+            pass
+
+
+@app.command()
+@_friendly
 def close(reference: str, reason: str = typer.Option(..., help="Why (kept in the history)")) -> None:
     """Close a query (answered, or needing no reply); the requester writing again reopens it."""
     with _open() as helpdesk:
@@ -274,8 +355,9 @@ def fetch_mail(watch: bool = typer.Option(False, help="Keep running: wait for ne
             ingestor = helpdesk.imap_ingestor(progress=lambda done, total: bar.update(task, completed=done,
                                                                                       total=total))
             report = ingestor.run_once()
-        console.print(f"mailbox: {report.handled} message(s) handled {dict(report.outcomes)}"
-                      + (f", {report.errors} left for the next pass" if report.errors else ""))
+        console.print(f"mailbox: {report.stored} new message(s) stored, {report.handled} processed "
+                      f"{dict(report.outcomes)}" + (f", {report.errors} processing error(s) (retried, then "
+                                                    "quarantined)" if report.errors else ""))
         if watch:
             stop = threading.Event()
             try:

@@ -95,6 +95,8 @@ class MailboxIngestor:
         self.limits = limits
         self.progress = progress
         self._client: IMAPClient | None = None
+        #: When fetching started to fail (None while it works): the specialist is told past a threshold.
+        self.failing_since = None
 
     # ----------------------------------------------------------------- connection
     def _connect(self) -> IMAPClient:
@@ -160,27 +162,8 @@ class MailboxIngestor:
                 self.progress(min(start + len(batch), total), total)
         return report
 
-    def process_stored(self, report: IngestReport | None = None, batch: int = 50) -> IngestReport:
-        """Parse and decide every stored message no worker holds; one failing message never stops the rest."""
-        report = report or IngestReport()
-        while True:
-            claimed = self.service.claim_inbound(batch)
-            if not claimed:
-                return report
-            for stored in claimed:
-                try:
-                    email = parse_email(stored.raw, mailbox=stored.mailbox, uidvalidity=stored.uidvalidity,
-                                        uid=stored.uid, limits=self.limits)
-                    result = self.service.process_inbound(stored.id, email)
-                except Exception as exc:  # our fault, not the sender's: retried, then quarantined
-                    error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                    log.warning("could not process stored message #%d (attempt %d): %s", stored.id,
-                                stored.attempts, error)
-                    report.errors += 1
-                    if self.service.inbound_failed(stored.id, error):
-                        report.outcomes["quarantined"] += 1
-                    continue
-                report.outcomes[result.outcome.value] += 1
+    def process_stored(self, report: IngestReport | None = None) -> IngestReport:
+        return process_stored(self.service, self.limits, report)
 
     def _mark_done(self, client: IMAPClient, uids: list[int]) -> None:
         """Called only after each of ``uids`` was committed to the store."""
@@ -194,21 +177,21 @@ class MailboxIngestor:
     # ------------------------------------------------------------------ the loop
     def run_forever(self, stop: threading.Event, *, max_backoff: float = 60.0) -> None:
         """Ingest, then wait for new mail (IDLE or polling), until ``stop`` is set."""
-        backoff, failing_since = 1.0, None
+        backoff = 1.0
         while not stop.is_set():
             try:
                 report = self.run_once()
             except NETWORK_ERRORS as exc:
-                failing_since = failing_since or self.service.clock()
+                since = self.failing_since = self.failing_since or self.service.clock()
                 log.warning("IMAP connection problem (%s); reconnecting in %.0f s", exc, backoff)
-                self._tell_specialist(lambda: self.service.mailbox_unreachable(failing_since, str(exc)))
+                self._tell_specialist(lambda: self.service.mailbox_unreachable(since, str(exc)))
                 self.close()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, max_backoff)
                 continue
-            if failing_since is not None:
-                self._tell_specialist(lambda: self.service.mailbox_recovered(failing_since))
-                failing_since = None
+            if self.failing_since is not None:
+                since, self.failing_since = self.failing_since, None
+                self._tell_specialist(lambda: self.service.mailbox_recovered(since))
             if report.handled:
                 log.info("mailbox %s: %s", self.settings.mailbox, dict(report.outcomes))
             backoff = 1.0
@@ -241,3 +224,29 @@ class MailboxIngestor:
                 waited += 1
         finally:
             client.idle_done()
+
+
+def process_stored(service, limits: Limits, report: IngestReport | None = None, batch: int = 50) -> IngestReport:
+    """Parse and decide every stored message no worker holds; one failing message never stops the rest.
+
+    Any number of processes may run this at once (``helpdesk process-mail``): each claims its own messages.
+    """
+    report = report or IngestReport()
+    while True:
+        claimed = service.claim_inbound(batch)
+        if not claimed:
+            return report
+        for stored in claimed:
+            try:
+                email = parse_email(stored.raw, mailbox=stored.mailbox, uidvalidity=stored.uidvalidity,
+                                    uid=stored.uid, limits=limits)
+                result = service.process_inbound(stored.id, email)
+            except Exception as exc:  # our fault, not the sender's: retried, then quarantined
+                error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                log.warning("could not process stored message #%d (attempt %d): %s", stored.id, stored.attempts,
+                            error)
+                report.errors += 1
+                if service.inbound_failed(stored.id, error):
+                    report.outcomes["quarantined"] += 1
+                continue
+            report.outcomes[result.outcome.value] += 1

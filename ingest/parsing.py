@@ -1,40 +1,85 @@
 """Bytes in, an ``InboundEmail`` out: the one place where raw mail is parsed.
 
 Policy: parse from bytes with the standard library's modern API, never decode
-to ``str`` first. Every body part goes through one charset ladder (declared
-charset, then UTF-8, then Windows-1252, then Latin-1, which cannot fail), so a
-wrong or unknown charset label costs accents at worst, never the message. A
-message we cannot trust (broken MIME, no Message-ID, no sender, a header
+to ``str`` first. Raw 8-bit header bytes are read as UTF-8 (RFC 6532; at the
+top level anything else is quarantined as forged). Every body part goes through
+one charset ladder (``ingest.mime_text.decode_bytes``: Latin-1 and ASCII labels
+read as Windows-1252 like browsers do, then UTF-8, then Windows-1252, which
+cannot fail), so a wrong or unknown label costs accents at worst, never the
+message. Every text field produced is cleaned of NUL and other control
+characters (PostgreSQL refuses NUL); the raw bytes are kept untouched.
+
+A message we cannot trust (broken MIME, no Message-ID, no sender, a header
 injection, too large, an archive or executable attached) is not dropped and
-not retried: it is returned with a ``quarantine_reason`` so the store keeps the
-raw bytes with that reason, and the loop moves on.
+not retried: it is returned with a ``quarantine_reason`` (and whatever its
+headers told, so the store can notify a sender who can fix it:
+``quarantine_fixable``), the store keeps the raw bytes with that reason, and
+the loop moves on. A forwarded message (``message/rfc822``) is kept as an
+``.eml`` attachment; a forward by a colleague names the original sender in
+``forwarded_from``.
 """
 
 from __future__ import annotations
 
-import codecs
+import base64
+import binascii
+import io
+import quopri
 import re
 from dataclasses import dataclass
 from email import errors as email_errors
 from email import policy
+from email.generator import BytesGenerator
+from email.header import decode_header
 from email.message import EmailMessage
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser, BytesParser
+from email.utils import getaddresses
 
+from ingest.mime_text import (
+    attachment_name,
+    clean_line,
+    clean_text,
+    decode_bytes,
+    inline_forward,
+    subject_kind,
+    unescape_surrogates,
+)
 from kb.inbound import InboundAttachment, InboundEmail
 
-MESSAGE_ID = re.compile(r"<[^<>\s]+@[^<>\s]+>")
+__all__ = ["Limits", "decode_bytes", "html_to_text", "parse_email", "strip_quoted"]
+
+MESSAGE_ID = re.compile(r"<[^<>\s\x00-\x1f]+@[^<>\s\x00-\x1f]+>")
 BLOCKED_EXTENSIONS = (".zip", ".rar", ".7z", ".gz", ".tar", ".exe", ".bat", ".cmd", ".com", ".scr", ".js", ".jar",
                       ".vbs", ".msi", ".ps1", ".iso")
 BLOCKED_TYPES = ("application/zip", "application/x-zip-compressed", "application/x-rar-compressed",
                  "application/x-7z-compressed", "application/x-msdownload", "application/x-msdos-program",
                  "application/java-archive")
+FORWARDED_TYPES = ("message/rfc822", "message/global")
+#: Out-of-office subjects (English, French, Spanish, German, Lotus Notes) for replies without RFC 3834 headers.
 AUTO_SUBJECT = re.compile(
-    r"^(out of (the )?office|automatic reply|auto(matic)?[- ]?reply|autoreply|absence|"
-    r"r[ée]ponse automatique|absent|respuesta autom[áa]tica|fuera de la oficina)\b",
+    r"^\s*(out of (the )?office\b(?! hours)|automatic reply|auto(matic)?[- ]?(reply|response)|autoreply"
+    r"|message d['’]absence|r[ée]ponse automatique|absente? du bureau|absence du bureau"
+    r"|fuera de (la )?oficina|respuesta autom[áa]tica|abwesenheitsnotiz|automatische antwort"
+    r"|auto:.*\bis out of (the )?office|\[auto[- ]generated\])",
     re.IGNORECASE,
 )
+#: What fits the store: longer subjects and names are cut (the raw message keeps them), longer ids ignored.
+MAX_SUBJECT, MAX_NAME, MAX_ADDRESS, MAX_ID = 255, 200, 320, 400
 STRUCTURAL_DEFECTS = (email_errors.NoBoundaryInMultipartDefect, email_errors.StartBoundaryNotFoundDefect,
                       email_errors.MultipartInvariantViolationDefect, email_errors.CloseBoundaryNotFoundDefect)
+
+
+class _Policy(policy.EmailPolicy):
+    """``policy.default``, except that raw 8-bit header bytes are read as UTF-8 (RFC 6532), else
+    Windows-1252, instead of becoming surrogate escapes in names, subjects and file names."""
+
+    def header_fetch_parse(self, name, value):
+        if isinstance(value, str):
+            value = unescape_surrogates(value)
+        return super().header_fetch_parse(name, value)
+
+
+POLICY = _Policy()
 
 
 @dataclass(frozen=True)
@@ -46,24 +91,11 @@ class Limits:
 
 
 class _Quarantine(Exception):
-    pass
+    """A message not to trust; ``fixable`` when its sender can fix the reason (a zip, a size, broken MIME)."""
 
-
-def decode_bytes(data: bytes, declared: str | None) -> str:
-    """The charset ladder: declared (if Python knows it), UTF-8, Windows-1252, Latin-1."""
-    ladder = []
-    if declared:
-        try:
-            ladder.append(codecs.lookup(declared).name)
-        except LookupError:
-            pass
-    ladder += ["utf-8", "cp1252"]
-    for charset in ladder:
-        try:
-            return data.decode(charset)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
+    def __init__(self, reason: str, *, fixable: bool = False) -> None:
+        super().__init__(reason)
+        self.fixable = fixable
 
 
 def html_to_text(html: str) -> str:
@@ -98,11 +130,69 @@ def _header(msg: EmailMessage, name: str) -> str | None:
     return None if value is None else str(value)
 
 
+def _raw_values(msg: EmailMessage, name: str) -> list[str]:
+    """A header's values as written, top first, unfolded (no header-class parsing to fail)."""
+    name = name.lower()
+    return [re.sub(r"\r?\n", "", unescape_surrogates(v)) for k, v in msg.raw_items() if k.lower() == name]
+
+
+def _decoded_words(value: str) -> str:
+    """A header value with its RFC 2047 encoded words decoded, as far as they decode."""
+    try:
+        return "".join(p.decode(c or "ascii", "replace") if isinstance(p, bytes) else p for p, c in decode_header(value))
+    except (ValueError, LookupError):
+        return value
+
+
+def _sender(msg: EmailMessage) -> tuple[str | None, str | None]:
+    try:
+        from_header = msg.get("From")
+    except (ValueError, IndexError, TypeError) as exc:
+        if any("\r" in v or "\n" in v for v in map(_decoded_words, _raw_values(msg, "From"))):
+            raise _Quarantine("header injection attempt: line break inside the From header") from None
+        raise _Quarantine(f"unreadable From header ({exc})") from None
+    addresses = getattr(from_header, "addresses", ()) if from_header is not None else ()
+    if not addresses or not addresses[0].addr_spec or "@" not in addresses[0].addr_spec:
+        return None, None
+    name = addresses[0].display_name or ""
+    if "\r" in name or "\n" in name:
+        raise _Quarantine("header injection attempt: line break inside the From name")
+    address = clean_line(addresses[0].addr_spec).lower()
+    if len(address) > MAX_ADDRESS:
+        return None, None
+    return address, clean_line(name).strip()[:MAX_NAME] or None
+
+
+def _recipients(msg: EmailMessage) -> tuple[str, ...]:
+    """To, Cc, Delivered-To and X-Original-To addresses, lower case, each once."""
+    values = [v for name in ("To", "Cc", "Delivered-To", "X-Original-To") for v in _raw_values(msg, name)]
+    found = [clean_line(address).strip().lower() for _, address in getaddresses(values)]
+    return tuple(dict.fromkeys(a for a in found if "@" in a))
+
+
+def _authentication_failed(msg: EmailMessage) -> bool:
+    """The topmost Authentication-Results (our receiving server's): DMARC failed, or SPF failed without a DKIM pass."""
+    values = _raw_values(msg, "Authentication-Results")
+    if not values:
+        return False
+    verdict = re.sub(r"\([^()]*\)", " ", values[0]).lower()
+    results: dict[str, set[str]] = {}
+    for method, result in re.findall(r"(?:^|[;\s])(dmarc|dkim|spf)\s*=\s*([a-z]+)", verdict):
+        results.setdefault(method, set()).add(result)
+    if "fail" in results.get("dmarc", ()):
+        return True
+    if "pass" in results.get("dmarc", ()) or "pass" in results.get("dkim", ()):
+        return False
+    return bool(results.get("spf", set()) & {"fail", "softfail"})
+
+
 def _automatic(msg: EmailMessage, sender: str | None, subject: str) -> str | None:
     """RFC 3834 and the common vendor signs of mail that no person wrote."""
     if msg.get_content_type() == "multipart/report" and msg.get_param("report-type") == "delivery-status":
         return "bounce"
     if sender and re.match(r"^(mailer-daemon|postmaster)@", sender, re.IGNORECASE):
+        return "bounce"
+    if msg.get("X-Failed-Recipients"):
         return "bounce"
     auto = (_header(msg, "Auto-Submitted") or "no").strip().lower()
     if auto != "no" or msg.get("X-Autoreply") or msg.get("X-Autorespond") or msg.get("X-Auto-Response-Suppress"):
@@ -113,91 +203,183 @@ def _automatic(msg: EmailMessage, sender: str | None, subject: str) -> str | Non
         return "bulk"
     if AUTO_SUBJECT.match(subject):
         return "auto-reply"
+    return_path = _raw_values(msg, "Return-Path")
+    if return_path and re.fullmatch(r"\s*<\s*>\s*", return_path[0]):
+        return "bounce"  # the null sender, not an auto-reply: a delivery notification (RFC 5321 4.5.5)
     return None
 
 
 def _bounced_ids(msg: EmailMessage) -> tuple[str, ...]:
+    """The Message-IDs a bounce quotes: in its returned headers or message, or in its text (plain bounces)."""
     ids: list[str] = []
     for part in msg.walk():
-        if part.get_content_type() in ("message/rfc822", "text/rfc822-headers", "message/delivery-status"):
-            payload = part.get_payload()
-            text = payload[0].as_string() if isinstance(payload, list) and payload else str(payload)
-            for line in text.splitlines():
-                if line.lower().startswith(("message-id:", "original-message-id:")):
-                    ids += MESSAGE_ID.findall(line)
+        ctype = part.get_content_type()
+        try:
+            if ctype in ("message/rfc822", "text/rfc822-headers", "message/delivery-status"):
+                payload = part.get_payload()
+                text = payload[0].as_string() if isinstance(payload, list) and payload else str(payload)
+            elif ctype == "text/plain":
+                text = decode_bytes(part.get_payload(decode=True) or b"", part.get_content_charset())
+            else:
+                continue
+        except (email_errors.MessageError, ValueError, LookupError, TypeError, AttributeError, IndexError):
+            continue
+        for line in text.splitlines():
+            if line.strip().lower().startswith(("message-id:", "original-message-id:")):
+                ids += MESSAGE_ID.findall(clean_text(line))
     return tuple(dict.fromkeys(ids))
 
 
-def _body_and_attachments(msg: EmailMessage, limits: Limits) -> tuple[str, list[InboundAttachment]]:
+def _own_parts(msg: EmailMessage):
+    """Every part of the message's own MIME tree; a forwarded message is one part, not entered."""
+    yield msg
+    if msg.get_content_maintype() == "multipart" and isinstance(msg.get_payload(), list):
+        for part in msg.get_payload():
+            yield from _own_parts(part)
+
+
+def _forwarded(part: EmailMessage, linesep: str) -> tuple[EmailMessage, bytes]:
+    """A ``message/rfc822`` part: the message inside and its bytes (as they came, unless mis-encoded)."""
+    payload = part.get_payload()
+    inner = payload[0] if isinstance(payload, list) and payload else EmailMessage(policy=POLICY)
+    out = io.BytesIO()
+    BytesGenerator(out, mangle_from_=False, policy=POLICY.clone(max_line_length=None, linesep=linesep)).flatten(inner)
+    data = out.getvalue()
+    cte = (_header(part, "Content-Transfer-Encoding") or "").strip().lower()
+    if cte in ("base64", "quoted-printable"):  # forbidden for message/rfc822 (RFC 2046 5.2.1), yet seen
+        try:
+            data = base64.b64decode(data) if cte == "base64" else quopri.decodestring(data)
+        except (binascii.Error, ValueError):
+            pass
+        inner = BytesParser(policy=POLICY).parsebytes(data)
+    return inner, data
+
+
+def _attachment(name: str, content_type: str, data: bytes, limits: Limits) -> InboundAttachment:
+    if name.lower().endswith(BLOCKED_EXTENSIONS) or content_type in BLOCKED_TYPES:
+        raise _Quarantine(f"attachment {name!r} ({content_type}) is an archive or program; not accepted", fixable=True)
+    if len(data) > limits.max_attachment_bytes:
+        raise _Quarantine(f"attachment {name!r} is {len(data) / 1048576:.1f} MB; "
+                          f"the limit is {limits.max_attachment_bytes / 1048576:.0f} MB", fixable=True)
+    return InboundAttachment(name, content_type, data)
+
+
+@dataclass
+class _Body:
+    text: str = ""
+    attachments: list[InboundAttachment] | None = None
+    #: Each forwarded message: (its sender as (address, name) or None, its text).
+    forwards: list[tuple[tuple[str, str | None] | None, str]] | None = None
+
+
+def _body(msg: EmailMessage, limits: Limits, linesep: str, depth: int = 0) -> _Body:
+    """The text (plain parts, else HTML as text), attachments, and forwarded messages (checked alike)."""
     plain: list[str] = []
     html: list[str] = []
-    attachments: list[InboundAttachment] = []
-    for part in msg.walk():
-        if part.is_multipart() or part.get_content_maintype() == "message":
+    body = _Body(attachments=[], forwards=[])
+    for part in _own_parts(msg):
+        content_type = part.get_content_type()
+        if part.get_content_maintype() == "multipart":
+            continue
+        if content_type in FORWARDED_TYPES:
+            inner, data = _forwarded(part, linesep)
+            try:
+                subject, sender = clean_line(_header(inner, "Subject")).strip(), _sender(inner)
+            except _Quarantine:  # its own headers are its author's business, not the forwarder's
+                subject, sender = "", (None, None)
+            default = f"{attachment_name(subject, 'forwarded message')}.eml"
+            body.attachments.append(_attachment(attachment_name(part.get_filename(), default), content_type, data,
+                                                limits))
+            forwarded = _body(inner, limits, linesep, depth + 1) if depth < 5 else _Body()
+            body.forwards.append((sender if sender[0] else None, forwarded.text))
+            continue
+        if part.get_content_maintype() == "message":
             continue
         filename = part.get_filename()
-        disposition = part.get_content_disposition()
-        content_type = part.get_content_type()
         data = part.get_payload(decode=True) or b""
-        if filename or disposition == "attachment":
-            name = filename or "attachment"
-            if name.lower().endswith(BLOCKED_EXTENSIONS) or content_type in BLOCKED_TYPES:
-                raise _Quarantine(f"attachment {name!r} ({content_type}) is an archive or program; not accepted")
-            if len(data) > limits.max_attachment_bytes:
-                raise _Quarantine(f"attachment {name!r} is {len(data) / 1048576:.1f} MB; "
-                                  f"the limit is {limits.max_attachment_bytes / 1048576:.0f} MB")
-            attachments.append(InboundAttachment(name, content_type, data))
+        if filename or part.get_content_disposition() == "attachment":
+            body.attachments.append(_attachment(attachment_name(filename, "attachment"), content_type, data, limits))
         elif content_type == "text/plain":
-            plain.append(decode_bytes(data, part.get_content_charset()))
+            plain.append(clean_text(decode_bytes(data, part.get_content_charset())))
         elif content_type == "text/html":
-            html.append(html_to_text(decode_bytes(data, part.get_content_charset())))
+            html.append(clean_text(html_to_text(clean_text(decode_bytes(data, part.get_content_charset())))))
     text = "\n\n".join(p.strip() for p in plain if p.strip()) or "\n\n".join(h for h in html if h)
-    return text.replace("\r\n", "\n").strip(), attachments
+    body.text = text.replace("\r\n", "\n").strip()
+    return body
+
+
+def _ids(msg: EmailMessage, name: str) -> list[str]:
+    return [i for i in MESSAGE_ID.findall(clean_text(_header(msg, name))) if len(i) <= MAX_ID]
+
+
+def _headers(msg: EmailMessage) -> dict:
+    """What the headers say, in ``InboundEmail`` fields; a quarantined message keeps it too."""
+    subject = _header(msg, "Subject") or ""
+    if "\r" in subject or "\n" in subject:
+        raise _Quarantine("header injection attempt: line break inside the Subject")
+    subject = clean_line(subject)
+    sender, sender_name = _sender(msg)
+    message_id = clean_text(_header(msg, "Message-ID")).strip()
+    message_id = (MESSAGE_ID.findall(message_id) or [message_id])[0][:MAX_ID] or None
+    return dict(
+        sender=sender, sender_name=sender_name, subject=subject.strip()[:MAX_SUBJECT] or None, message_id=message_id,
+        in_reply_to=(_ids(msg, "In-Reply-To") or [None])[0], references=tuple(_ids(msg, "References")),
+        recipients=_recipients(msg), authentication_failed=_authentication_failed(msg),
+        automatic=_automatic(msg, sender, subject),
+    )
+
+
+def _parse(raw: bytes, limits: Limits, known: dict) -> dict:
+    try:
+        _raw_headers(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Quarantine("raw 8-bit header bytes that are not valid UTF-8") from None
+    too_large = len(raw) > limits.max_message_bytes
+    msg = (BytesHeaderParser if too_large else BytesParser)(policy=POLICY).parsebytes(raw)
+    known.update(_headers(msg))
+    if too_large:
+        raise _Quarantine(f"message is {len(raw) / 1048576:.1f} MB; "
+                          f"the limit is {limits.max_message_bytes / 1048576:.0f} MB", fixable=True)
+    automatic = known["automatic"]
+    if automatic == "bounce":  # often cut short by the MTA: its structure does not matter, its Message-IDs do
+        return dict(known, bounced_message_ids=_bounced_ids(msg))
+    defects = [d for part in _own_parts(msg) for d in part.defects if isinstance(d, STRUCTURAL_DEFECTS)]
+    if not known["sender"]:
+        raise _Quarantine("no valid From address")
+    if defects:
+        raise _Quarantine(f"broken MIME structure ({type(defects[0]).__name__})", fixable=True)
+    if not known["message_id"]:
+        raise _Quarantine("no Message-ID header")
+    linesep = "\r\n" if b"\r\n" in _raw_headers(raw) else "\n"
+    body = _body(msg, limits, linesep)
+    kind = subject_kind(known["subject"])
+    forwarded_from = None
+    if kind != "reply":
+        forwarded_from = next((sender for sender, _ in body.forwards if sender), None) or \
+            inline_forward(body.text, forward_subject=kind == "forward")
+    text = body.text or next((t for _, t in body.forwards if t), "")
+    if body.forwards:  # the forwarded question is what to triage; it is stored as its .eml, not in the body
+        new_text = "\n\n".join(t for t in (body.text, *(t for _, t in body.forwards)) if t)
+    elif text and (known["in_reply_to"] or known["references"]) and not forwarded_from:
+        new_text = strip_quoted(text)
+    else:
+        new_text = text
+    return dict(known, text=text, new_text=new_text, attachments=tuple(body.attachments),
+                forwarded_from=forwarded_from)
 
 
 def parse_email(raw: bytes, *, mailbox: str = "INBOX", uidvalidity: int | None = None, uid: int | None = None,
                 limits: Limits = Limits()) -> InboundEmail:
     """Parse one message; never raises for bad mail (it comes back with a quarantine reason)."""
     base = dict(raw=raw, mailbox=mailbox, uidvalidity=uidvalidity, uid=uid)
-    if len(raw) > limits.max_message_bytes:
-        return InboundEmail(**base, quarantine_reason=f"message is {len(raw) / 1048576:.1f} MB; "
-                                                      f"the limit is {limits.max_message_bytes / 1048576:.0f} MB")
+    known: dict = {}
     try:
-        try:
-            _raw_headers(raw).decode("utf-8")
-        except UnicodeDecodeError:
-            raise _Quarantine("raw 8-bit header bytes that are not valid UTF-8") from None
-        msg = BytesParser(policy=policy.default).parsebytes(raw)
-        defects = [d for part in msg.walk() for d in part.defects if isinstance(d, STRUCTURAL_DEFECTS)]
-        if defects:
-            raise _Quarantine(f"broken MIME structure ({type(defects[0]).__name__})")
-        subject = _header(msg, "Subject") or ""
-        if "\r" in subject or "\n" in subject:
-            raise _Quarantine("header injection attempt: line break inside the Subject")
-        from_header = msg.get("From")
-        addresses = getattr(from_header, "addresses", ()) if from_header is not None else ()
-        if not addresses or not addresses[0].addr_spec or "@" not in addresses[0].addr_spec:
-            raise _Quarantine("no valid From address")
-        sender, sender_name = addresses[0].addr_spec.lower(), addresses[0].display_name or None
-        automatic = _automatic(msg, sender, subject)
-        message_id = _header(msg, "Message-ID")
-        message_id = (MESSAGE_ID.findall(message_id) or [message_id.strip()])[0] if message_id else None
-        if not message_id and automatic != "bounce":
-            raise _Quarantine("no Message-ID header")
-        in_reply_to = (MESSAGE_ID.findall(_header(msg, "In-Reply-To") or "") or [None])[0]
-        references = tuple(MESSAGE_ID.findall(_header(msg, "References") or ""))
-        if automatic == "bounce":
-            text, attachments = "", []
-        else:
-            text, attachments = _body_and_attachments(msg, limits)
-    except _Quarantine as reason:
-        return InboundEmail(**base, quarantine_reason=str(reason))
-    except (email_errors.MessageError, ValueError, LookupError, TypeError, AttributeError, IndexError) as exc:
-        return InboundEmail(**base, quarantine_reason=f"unparseable message ({type(exc).__name__}: {exc})")
-    return InboundEmail(
-        **base, message_id=message_id, in_reply_to=in_reply_to, references=references, sender=sender,
-        sender_name=sender_name, subject=subject.strip() or None, text=text,
-        new_text=strip_quoted(text) if text and (in_reply_to or references) else text,
-        attachments=tuple(attachments), automatic=automatic,
-        bounced_message_ids=_bounced_ids(msg) if automatic == "bounce" else (),
-    )
+        return InboundEmail(**base, **_parse(raw, limits, known))
+    except _Quarantine as quarantine:
+        reason, fixable = str(quarantine), quarantine.fixable
+    except (email_errors.MessageError, ValueError, LookupError, TypeError, AttributeError, IndexError,
+            RecursionError) as exc:
+        reason, fixable = f"unparseable message ({type(exc).__name__}: {exc})", True
+    # a notice is deserved only by a real person who can fix the reason (not by forged or automatic mail)
+    fixable = fixable and bool(known.get("sender")) and not known.get("automatic")
+    return InboundEmail(**base, **known, quarantine_reason=clean_text(reason), quarantine_fixable=fixable)

@@ -350,7 +350,7 @@ def test_cli_fetches_mail_with_the_password_from_the_environment(dovecot, helpde
     dovecot.append(mail())
     result = CliRunner().invoke(app, ["fetch-mail"])
     assert result.exit_code == 0, result.output
-    assert "1 message(s) handled" in result.output and "testpass" not in result.output
+    assert "1 new message(s) stored, 1 processed" in result.output and "testpass" not in result.output
 
 
 class _AuthSink(SmtpSink):

@@ -1,0 +1,158 @@
+"""Text out of mail, the way readers expect it: charsets, control characters, forwarded blocks.
+
+Helpers of ``ingest.parsing`` that work on bytes and strings, not on MIME structure:
+
+* ``decode_bytes``: the charset ladder. Labels that the WHATWG Encoding Standard (and every
+  browser and mail reader) treats as Windows-1252 (``iso-8859-1``, ``latin1``, ``us-ascii``...) are
+  decoded as Windows-1252, so Outlook's curly quotes, dashes and euro sign survive.
+* ``clean_text`` / ``clean_line``: what we store is text a database accepts and a person can read:
+  no NUL (PostgreSQL refuses it) or other C0 control characters except tab and line breaks, no
+  lone surrogates left over from undecodable bytes.
+* ``inline_forward``: the original sender of a message forwarded inline ("---------- Forwarded
+  message ---------", "-----Original Message-----", "Début du message réexpédié"...).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from email.utils import parseaddr
+
+#: Labels the WHATWG Encoding Standard maps to windows-1252 (plus Python's spellings of them).
+WINDOWS_1252_LABELS = frozenset({
+    "ansi_x3.4-1968", "ascii", "cp1252", "cp819", "csisolatin1", "ibm819", "iso-8859-1", "iso-ir-100",
+    "iso8859-1", "iso88591", "iso_8859-1", "iso_8859-1:1987", "l1", "latin1", "latin-1", "us-ascii",
+    "windows-1252", "x-cp1252",
+})
+#: Windows-1252 as WHATWG defines it: the five bytes cp1252 leaves undefined map to U+0081... like Latin-1.
+_C1_AS_1252 = {b: bytes([b]).decode("cp1252") for b in range(0x80, 0xA0) if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
+_C1 = re.compile("[\x80-\x9f]")
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def windows_1252(data: bytes) -> str:
+    """Decode as WHATWG's windows-1252 (never fails)."""
+    return data.decode("latin-1").translate(_C1_AS_1252)
+
+
+def _family(label: str) -> str | None:
+    """'ascii' or 'windows-1252' for the labels WHATWG reads as Windows-1252, else None."""
+    label = label.strip().lower()
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        name = None
+    if name == "ascii":
+        return "ascii"
+    if label in WINDOWS_1252_LABELS or name in ("latin-1", "iso8859-1", "cp1252"):
+        return "windows-1252"
+    return None
+
+
+def decode_bytes(data: bytes, declared: str | None) -> str:
+    """The charset ladder: declared (if known), UTF-8, then Windows-1252, which cannot fail.
+
+    A Latin-1 or Windows-1252 label means Windows-1252 (as WHATWG and browsers read it). An ASCII
+    label says nothing about 8-bit bytes: those are read as UTF-8 if they are valid UTF-8, else
+    as Windows-1252.
+    """
+    family = _family(declared) if declared else None
+    if family == "windows-1252":
+        return windows_1252(data)
+    ladder = ["utf-8"]
+    if declared and family is None:
+        try:
+            ladder.insert(0, codecs.lookup(declared).name)
+        except LookupError:
+            pass
+    for charset in ladder:
+        try:
+            return data.decode(charset)
+        except UnicodeDecodeError:
+            continue
+    return windows_1252(data)
+
+
+def unescape_surrogates(text: str) -> str:
+    """Bytes the parser could not decode (kept as surrogate escapes): UTF-8 if they are, else Windows-1252."""
+    if not _SURROGATES.search(text):
+        return text
+    try:
+        return decode_bytes(text.encode("utf-8", "surrogateescape"), None)
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
+        return _SURROGATES.sub("\ufffd", text)
+
+
+def clean_text(text: str | None) -> str:
+    """Storable text: no NUL or other C0 controls (tab and line breaks kept), no lone surrogates."""
+    return _CONTROLS.sub("", unescape_surrogates(text or ""))
+
+
+def clean_line(text: str | None) -> str:
+    """``clean_text`` for a header value: also C1 controls from Latin-1 labelled words read as Windows-1252."""
+    return _C1.sub(lambda m: _C1_AS_1252.get(ord(m.group()), m.group()), clean_text(text))
+
+
+# ------------------------------------------------------------------ forwards
+_BRACKET_TAGS = re.compile(r"^\s*(\[[^\]]*\]\s*)+")
+FORWARD_PREFIX = re.compile(r"^(fwd?|tr|rv|wg|enc|doorst|vs|vb)\s*:", re.IGNORECASE)
+REPLY_PREFIX = re.compile(r"^(re|aw|antw|sv|ref|r[ée]f|rif|res|odp)\s*:", re.IGNORECASE)
+#: Markers that only a forward writes.
+FORWARD_MARKER = re.compile(
+    r"^[ \t>]*(-{3,}\s*(forwarded message|message transf[ée]r[ée]|mensaje reenviado|weitergeleitete nachricht"
+    r"|mensagem encaminhada)\s*-{3,}|begin forwarded message\s*:|d[ée]but du message r[ée]exp[ée]di[ée]\s*:"
+    r"|inicio del mensaje reenviado\s*:)\s*$", re.IGNORECASE | re.MULTILINE)
+#: Markers that Outlook writes in replies as well as in forwards.
+ORIGINAL_MARKER = re.compile(
+    r"^[ \t>]*(-{3,}\s*(original message|message d['’]origine|mensaje original|urspr[üu]ngliche nachricht)"
+    r"\s*-{3,}|_{20,})\s*$", re.IGNORECASE | re.MULTILINE)
+FROM_LINE = re.compile(r"^[ \t>*]*(from|de|von)\s*:\s*\**\s*(?P<value>.+?)\s*$", re.IGNORECASE)
+ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(\.[\w-]+)+")
+
+
+def subject_kind(subject: str | None) -> str | None:
+    """'forward' (Fwd:, Fw:, TR:, RV:, WG:...), 'reply' (Re:, AW:...) or None, by the subject's first prefix."""
+    subject = _BRACKET_TAGS.sub("", subject or "")
+    if FORWARD_PREFIX.match(subject):
+        return "forward"
+    if REPLY_PREFIX.match(subject):
+        return "reply"
+    return None
+
+
+def address_and_name(value: str) -> tuple[str, str | None] | None:
+    """``Jane Doe <jane@x.example>``, ``Jane Doe [mailto:jane@x.example]`` or a bare address."""
+    value = re.sub(r"\[mailto:([^\]]+)\]", r"<\1>", value.replace("<mailto:", "<"))
+    name, address = parseaddr(value)
+    if not ADDRESS.fullmatch(address or ""):
+        found = ADDRESS.search(value)
+        if not found:
+            return None
+        address, name = found.group(), value[:found.start()]
+    name = clean_line(name).strip(" \t\"'<[(").strip() or None
+    address = clean_line(address).lower()
+    return address, (name if name and name.lower() != address else None)
+
+
+def inline_forward(text: str, *, forward_subject: bool) -> tuple[str, str | None] | None:
+    """The sender named in the first forwarded block of ``text``, if it has one.
+
+    "Forwarded message" markers count on their own; Outlook's "Original Message" or underscore
+    line also heads replies, so it counts only when the subject says the message is a forward.
+    """
+    found = [m for m in (FORWARD_MARKER.search(text), forward_subject and ORIGINAL_MARKER.search(text)) if m]
+    if not found:
+        return None
+    start = min(m.end() for m in found)
+    for line in [ln for ln in text[start:].splitlines() if ln.strip()][:8]:
+        match = FROM_LINE.match(line)
+        if match:
+            return address_and_name(match.group("value"))
+    return None
+
+
+def attachment_name(name: str | None, default: str) -> str:
+    """A file name safe to store and offer for download: one path component, no controls."""
+    name = re.sub(r"[/\\\r\n\t]+", "_", clean_line(name)).strip().lstrip(".").strip()
+    return name[:200] or default

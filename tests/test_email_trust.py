@@ -1,0 +1,258 @@
+"""Email that cannot be fooled, stalled or made to lose a message: against a real Dovecot, on both databases."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from ingest.imap import ImapSettings, MailboxIngestor, process_stored
+from ingest.parsing import Limits
+from kb.db import unit_of_work
+from kb.models import Consultation, OutboxKind, OutboxMessage, Query, RawEmail
+from tests.test_email_channel import mail
+
+
+@pytest.fixture
+def ingestor(dovecot, helpdesk):
+    settings = ImapSettings(host="127.0.0.1", port=dovecot.port, username=dovecot.user, password=dovecot.password,
+                            security="plain", timeout=10)
+    built = MailboxIngestor(settings, helpdesk.service)
+    yield built
+    built.close()
+
+
+def rows(helpdesk, model, *where):
+    with unit_of_work(helpdesk.sessions) as s:
+        found = list(s.scalars(select(model).where(*where).order_by(model.id)))
+        for row in found:
+            if isinstance(row, Query):
+                _ = row.events, row.requester, row.consultations, row.messages
+        return found
+
+
+class FailingFor:
+    """The real service, except that processing the stored message ``victim`` fails (a fault of ours)."""
+
+    def __init__(self, service, victim: int) -> None:
+        self.service, self.victim, self.calls = service, victim, 0
+
+    def __getattr__(self, name):
+        return getattr(self.service, name)
+
+    def process_inbound(self, stored_id, email):
+        if stored_id == self.victim:
+            self.calls += 1
+            raise RuntimeError("the triage step crashed on this message")
+        return self.service.process_inbound(stored_id, email)
+
+
+def test_a_message_that_keeps_failing_is_quarantined_after_three_tries_and_never_blocks_the_others(
+        dovecot, ingestor, helpdesk, clock):
+    dovecot.append(mail("Can we employ 16-year-olds?"), mail("How many hours may our drivers work?"))
+    report = ingestor.fetch()
+    assert report.stored == 2 and all(b"$HelpdeskDone" in f for f in dovecot.flags().values())
+    first = rows(helpdesk, RawEmail)[0].id
+    worker = FailingFor(helpdesk.service, first)
+    passes = []
+    for _ in range(4):
+        passes.append(process_stored(worker, Limits()))
+        clock.now += timedelta(minutes=2)
+    assert passes[0].outcomes == {"query": 1} and passes[0].errors == 1  # the other message went through at once
+    assert worker.calls == 3 and passes[2].outcomes == {"quarantined": 1} and passes[3].handled == 0
+    [held] = helpdesk.service.quarantined()
+    assert held.id == first and "processing failed 3 time(s): RuntimeError: the triage step crashed" in held.reason
+    [warning] = rows(helpdesk, OutboxMessage, OutboxMessage.kind == OutboxKind.WARNING)
+    assert warning.recipients == ["specialist@example.org"] and f"quarantine release {first}" in warning.body
+
+    # Once the cause is fixed, the specialist releases it and it is processed like any other.
+    result = CliRunner().invoke(__import__("config.cli", fromlist=["app"]).app, ["quarantine", "list"],
+                                env=cli_env(helpdesk))
+    assert f"#{first}" in result.output and "1 quarantined email(s)" in result.output
+    helpdesk.service.release_quarantined(first)
+    assert process_stored(helpdesk.service, Limits()).outcomes == {"query": 1}
+    assert len(rows(helpdesk, Query)) == 2 and helpdesk.service.quarantined() == []
+
+
+def cli_env(helpdesk) -> dict:
+    s = helpdesk.settings
+    return {"HELPDESK_DATA_DIR": str(s.data_dir), "DATABASE_URL": s.resolved_database_url(),
+            "HELPDESK_MODEL_PATH": str(s.resolved_model_path())}
+
+
+def test_a_worker_that_dies_holding_a_message_loses_it_to_another_after_the_lease(dovecot, ingestor, helpdesk,
+                                                                                    clock):
+    dovecot.append(mail("Can we employ 16-year-olds?"))
+    ingestor.fetch()
+    [claimed] = helpdesk.service.claim_inbound()  # ... and the worker is killed here
+    assert helpdesk.service.claim_inbound() == []  # nobody else takes it while it is held
+    clock.now += timedelta(minutes=6)
+    assert process_stored(helpdesk.service, Limits()).outcomes == {"query": 1}
+    assert rows(helpdesk, RawEmail)[0].attempts == 2
+
+
+def test_an_autoresponder_without_headers_gets_one_acknowledgement_a_day_not_a_loop(dovecot, ingestor, helpdesk):
+    for round_ in range(4):  # it answers every acknowledgement with a new message of its own
+        dovecot.append(mail(f"Thank you for your message. I will answer your question about wages soon ({round_}).",
+                            sender="Busy Bot <busy@robot.example>", subject="Re: your message"))
+        ingestor.run_once()
+    acks = rows(helpdesk, OutboxMessage, OutboxMessage.kind == OutboxKind.ACKNOWLEDGEMENT)
+    assert len(acks) == 1 and acks[0].recipients == ["busy@robot.example"]
+    assert len(rows(helpdesk, Query)) == 4  # stored, nothing lost; just not answered again
+    assert any("mail-loop guard" in e.detail for q in rows(helpdesk, Query) for e in q.events)
+
+
+def routing_to(helpdesk, department):
+    with unit_of_work(helpdesk.sessions) as s:
+        return s.scalar(select(OutboxMessage).join(Consultation).where(
+            OutboxMessage.kind == OutboxKind.ROUTING, Consultation.department_code == department))
+
+
+def answered(helpdesk, department) -> bool:
+    with unit_of_work(helpdesk.sessions) as s:
+        c = s.scalar(select(Consultation).where(Consultation.department_code == department))
+        return c.input_received_at is not None
+
+
+def test_nobody_can_give_a_departments_input_by_forging_its_address_or_naming_the_reference(dovecot, ingestor,
+                                                                                          helpdesk):
+    dovecot.append(mail("Can we employ 16-year-olds in our packaging plant?"))
+    ingestor.run_once()
+    routing = routing_to(helpdesk, "ACTRAV")
+    # A forged From with the reference in the subject, but no reply to the routing email: a new query.
+    dovecot.append(mail("Workers agree, go ahead.", sender="actrav.focal@example.org",
+                        subject="Re: [HD-2026-0001] Input requested"))
+    assert ingestor.run_once().outcomes == {"query": 1}
+    assert not answered(helpdesk, "ACTRAV")
+    # Another department's focal point replying to ACTRAV's routing email does not answer for ACTRAV.
+    dovecot.append(mail("Not our department.", sender="childlabour.focal@example.org",
+                        subject=f"Re: {routing.subject}", in_reply_to=routing.email_message_id))
+    assert ingestor.run_once().outcomes == {"follow_up": 1}
+    assert not answered(helpdesk, "ACTRAV")
+    # The right focal point, in reply to the routing email, but the receiving server says the sender is forged.
+    dovecot.append(mail("Go ahead.", sender="actrav.focal@example.org", subject=f"Re: {routing.subject}",
+                        in_reply_to=routing.email_message_id,
+                        headers={"Authentication-Results": "mx.example.org; dkim=fail; spf=fail; dmarc=fail "
+                                                           "header.from=example.org"}))
+    assert ingestor.run_once().outcomes == {"unverified": 1}
+    assert not answered(helpdesk, "ACTRAV")
+    # The real one: a reply to that routing email from that department's focal point.
+    dovecot.append(mail("ACTRAV: light work only, with the union's agreement.", sender="actrav.focal@example.org",
+                        subject=f"Re: {routing.subject}", in_reply_to=routing.email_message_id,
+                        headers={"Authentication-Results": "mx.example.org; dkim=pass; spf=pass; dmarc=pass"}))
+    assert ingestor.run_once().outcomes == {"input": 1}
+    assert answered(helpdesk, "ACTRAV")
+    first = rows(helpdesk, Query)[0]
+    assert any(e.kind == "unverified message held" for e in first.events)
+
+
+SIGNED = """Dear helpdesk,
+
+Our company is about to dismiss the three union leaders of our plant after the strike. Is this compatible
+with freedom of association?
+
+Best regards,
+Carlos Mendoza
+Textiles Andinos S.A.
+Tel. +51 1 234 5678
+"""
+
+
+def test_a_requester_who_asks_for_confidentiality_is_held_until_released_without_their_identity(
+        dovecot, ingestor, helpdesk):
+    dovecot.append(mail(SIGNED, sender="Carlos Mendoza <carlos@andinos.example>",
+                        subject="CONFIDENTIAL - union leaders"))
+    assert ingestor.run_once().outcomes == {"query": 1}
+    [query] = rows(helpdesk, Query)
+    assert query.status.value == "held" and query.confidential
+    assert rows(helpdesk, OutboxMessage, OutboxMessage.kind == OutboxKind.ROUTING) == []
+    subject, text = helpdesk.service.release_preview("HD-2026-0001")
+    for identity in ("Carlos", "Mendoza", "Andinos", "234 5678", "carlos@"):
+        assert identity not in text, identity
+    assert "dismiss the three union leaders" in text
+    added = helpdesk.service.release_query("HD-2026-0001")
+    assert added and rows(helpdesk, Query)[0].status.value == "routed"
+    for routing in rows(helpdesk, OutboxMessage, OutboxMessage.kind == OutboxKind.ROUTING):
+        assert "Mendoza" not in routing.body and "Andinos" not in routing.body and "CONFIDENTIAL" in routing.body
+
+
+def test_a_colleagues_forward_records_the_company_as_requester_and_the_colleague_as_referrer(dovecot, ingestor,
+                                                                                            helpdesk):
+    forwarded = ("Please see the question below from a company we met in Lima.\n\n"
+                 "---------- Forwarded message ---------\n"
+                 "From: Ana Pérez <ana@coop.example>\nDate: Mon, 2 Mar 2026 08:00:00 +0000\n"
+                 "Subject: Overtime\nTo: field.office@example.org\n\n"
+                 "How many hours of overtime may our workers do each week?\n")
+    dovecot.append(mail(forwarded, sender="Field Office <field.office@example.org>", subject="Fwd: Overtime"))
+    assert ingestor.run_once().outcomes == {"query": 1}
+    [query] = rows(helpdesk, Query)
+    assert query.requester.email == "ana@coop.example" and query.referred_by == "field.office@example.org"
+
+
+def test_a_person_whose_mail_is_quarantined_is_told_what_to_do_but_an_automatic_sender_is_not(dovecot, ingestor,
+                                                                                             helpdesk):
+    dovecot.append(mail("Our policy is attached.", attachment=("policy.zip", "application/zip", b"PK\x03\x04zip")))
+    dovecot.append(mail("Attached.", sender="noreply@portal.example",
+                        attachment=("policy.zip", "application/zip", b"PK\x03\x04zip")))
+    assert ingestor.run_once().outcomes == {"quarantined": 2}
+    [notice] = rows(helpdesk, OutboxMessage, OutboxMessage.kind == OutboxKind.NOTICE)
+    assert notice.recipients == ["jane@acme.example"] and notice.headers["Auto-Submitted"] == "auto-replied"
+    assert "without archives" in notice.body and "sans archive" in notice.body and "sin archivos" in notice.body
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the rule is the store's either way
+def test_the_specialist_is_told_once_when_the_mailbox_cannot_be_read_and_once_when_it_can(dovecot, helpdesk,
+                                                                                           clock):
+    reader = MailboxIngestor(ImapSettings(host="127.0.0.1", port=dovecot.port, username=dovecot.user,
+                                          password="changed-yesterday", security="plain", timeout=5),
+                             helpdesk.service)
+
+    def warnings():
+        return [w.subject for w in rows(helpdesk, OutboxMessage, OutboxMessage.kind == OutboxKind.WARNING)]
+
+    def wait_for(predicate, seconds=20):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not predicate():
+            time.sleep(0.2)
+
+    stop = threading.Event()
+    thread = threading.Thread(target=reader.run_forever, args=(stop,), kwargs={"max_backoff": 0.5})
+    thread.start()
+    try:
+        wait_for(lambda: reader.failing_since is not None)
+        assert warnings() == []  # a short outage is nobody's business
+        clock.now += timedelta(minutes=16)
+        wait_for(lambda: warnings())
+        time.sleep(1.5)  # more failed attempts meanwhile: still one warning
+        assert warnings() == ["The helpdesk cannot read its mailbox"]
+        reader.settings = replace(reader.settings, password=dovecot.password)  # the password is fixed
+        wait_for(lambda: len(warnings()) == 2)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert warnings() == ["The helpdesk cannot read its mailbox", "The helpdesk reads its mailbox again"]
+    body = rows(helpdesk, OutboxMessage, OutboxMessage.kind == OutboxKind.WARNING)[0].body
+    assert "changed-yesterday" not in body and "helpdesk check" in body
+
+
+def test_stored_messages_are_counted_once_even_when_two_readers_fetch_together(dovecot, helpdesk):
+    dovecot.append(*[mail(f"Question number {i} about wages?") for i in range(20)])
+    settings = ImapSettings(host="127.0.0.1", port=dovecot.port, username=dovecot.user, password=dovecot.password,
+                            security="plain", timeout=10)
+    readers = [MailboxIngestor(settings, helpdesk.service) for _ in range(2)]
+    threads = [threading.Thread(target=r.fetch) for r in readers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for r in readers:
+        r.close()
+    process_stored(helpdesk.service, Limits())
+    with unit_of_work(helpdesk.sessions) as s:
+        assert s.scalar(select(func.count(RawEmail.id))) == 20
+        assert s.scalar(select(func.count(Query.id))) == 20
