@@ -8,8 +8,11 @@ Windows-1252, some replies), then prints:
 - the raw IMAP fetch rate of that mailbox (``BODY.PEEK[]`` in batches of 200):
   the ceiling no ingester can pass;
 - fetch + parse with our parser (no store);
-- end to end (fetch, parse, triage, store, acknowledge, route, flag) on SQLite
-  and on PostgreSQL, one transaction per message.
+- end to end on SQLite (fetch and store, then parse, triage, acknowledge,
+  route), as one ``helpdesk run`` process does it;
+- on PostgreSQL, store first and decide second measured apart: messages stored
+  per second by the fetcher alone, then processed per second by one and by two
+  worker processes (``helpdesk process-mail``) sharing the stored messages.
 """
 
 from __future__ import annotations
@@ -81,11 +84,36 @@ def raw_fetch_rate(dovecot: Dovecot, parse: bool) -> float:
         return len(uids) / (time.perf_counter() - start)
 
 
-def end_to_end(dovecot: Dovecot, database_url: str, data_dir: Path) -> tuple[float, dict]:
+WORKER = """
+import sys, time
+from pathlib import Path
+from config.bootstrap import bootstrap
+from config.settings import Settings
+from ingest.imap import process_stored
+helpdesk = bootstrap(Settings(data_dir=Path(sys.argv[2]), database_url=sys.argv[1]), seed=False)
+helpdesk.service.model  # loaded before the start signal
+go = Path(sys.argv[3])
+while not go.exists():
+    time.sleep(0.01)
+report = process_stored(helpdesk.service, helpdesk.mail_limits())
+print(report.handled, flush=True)
+"""
+
+
+def open_helpdesk(database_url: str, data_dir: Path):
     helpdesk = bootstrap(Settings(data_dir=data_dir, database_url=database_url))
-    helpdesk.service  # load the model before timing
-    ingestor = MailboxIngestor(ImapSettings(host="127.0.0.1", port=dovecot.port, username="test",
+    helpdesk.service.model  # load (or train) the model before timing
+    ingestor = MailboxIngestor(ImapSettings(host="127.0.0.1", port=dovecot_port[0], username="test",
                                             password="testpass", security="plain"), helpdesk.service)
+    return helpdesk, ingestor
+
+
+dovecot_port = [0]
+
+
+def end_to_end(database_url: str, data_dir: Path) -> tuple[float, dict]:
+    """Fetch, store, then process in this process: what ``helpdesk run`` does with one process."""
+    helpdesk, ingestor = open_helpdesk(database_url, data_dir)
     start = time.perf_counter()
     report = ingestor.run_once()
     elapsed = time.perf_counter() - start
@@ -94,29 +122,67 @@ def end_to_end(dovecot: Dovecot, database_url: str, data_dir: Path) -> tuple[flo
     return report.handled / elapsed, dict(report.outcomes)
 
 
+def fetch_then_workers(database_url: str, data_dir: Path, workers: int) -> tuple[float, float, int]:
+    """The fetcher alone (messages stored per second), then ``workers`` processes sharing the processing."""
+    import subprocess
+
+    helpdesk, ingestor = open_helpdesk(database_url, data_dir)
+    start = time.perf_counter()
+    stored = ingestor.fetch().stored
+    fetch_rate = stored / (time.perf_counter() - start)
+    ingestor.close()
+    helpdesk.close()
+    go = data_dir / f"go-{workers}"
+    go.unlink(missing_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, database_url, str(data_dir), str(go)], env=env,
+                              stdout=subprocess.PIPE, text=True) for _ in range(workers)]
+    time.sleep(8)  # let every worker import and load the model before the start signal
+    start = time.perf_counter()
+    go.touch()
+    handled = sum(int(p.communicate()[0].strip() or 0) for p in procs)
+    return fetch_rate, handled / (time.perf_counter() - start), handled
+
+
+def fresh_postgres(name: str) -> str:
+    admin = create_engine(os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        c.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return admin.url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres(*names: str) -> None:
+    admin = create_engine(os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        for name in names:
+            c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
 def main() -> None:
     messages = realistic_mailbox(MESSAGES)
     dovecot = Dovecot()
+    dovecot_port[0] = dovecot.port
     try:
         fill(dovecot, messages)
         print(f"mailbox: {MESSAGES} messages, {sum(map(len, messages)) / 1e6:.1f} MB")
         print(f"raw IMAP fetch (BODY.PEEK[], batches of 200): {raw_fetch_rate(dovecot, False):8,.0f} msg/s")
         print(f"fetch + parse (no store):                      {raw_fetch_rate(dovecot, True):8,.0f} msg/s")
         with tempfile.TemporaryDirectory() as tmp:
-            rate, outcomes = end_to_end(dovecot, f"sqlite:///{tmp}/bench.db", Path(tmp))
-            print(f"end to end on SQLite:                          {rate:8,.0f} msg/s  {outcomes}")
-            admin = create_engine(os.environ.get("TEST_POSTGRES_URL",
-                                                 "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-                                  isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text("DROP DATABASE IF EXISTS helpdesk_bench WITH (FORCE)"))
-                c.execute(text("CREATE DATABASE helpdesk_bench"))
-            fill(dovecot, messages)
-            url = admin.url.set(database="helpdesk_bench").render_as_string(hide_password=False)
-            rate, outcomes = end_to_end(dovecot, url, Path(tmp))
-            print(f"end to end on PostgreSQL:                      {rate:8,.0f} msg/s  {outcomes}")
-            with admin.connect() as c:
-                c.execute(text("DROP DATABASE IF EXISTS helpdesk_bench WITH (FORCE)"))
+            rate, outcomes = end_to_end(f"sqlite:///{tmp}/bench.db", Path(tmp))
+            print(f"end to end on SQLite (fetch, store, process):  {rate:8,.0f} msg/s  {outcomes}")
+            for workers in (1, 2):
+                fill(dovecot, messages)
+                url = fresh_postgres(f"helpdesk_bench_{workers}")
+                fetch_rate, rate, handled = fetch_then_workers(url, Path(tmp), workers)
+                if workers == 1:
+                    print(f"PostgreSQL, fetcher alone (stored):            {fetch_rate:8,.0f} msg/s")
+                print(f"PostgreSQL, processing by {workers} worker process(es): {rate:8,.0f} msg/s  ({handled} done)")
+            drop_postgres("helpdesk_bench_1", "helpdesk_bench_2")
     finally:
         dovecot.stop()
 

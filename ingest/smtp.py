@@ -15,12 +15,14 @@ documented in ``kb.outbox``.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.policy import default as _default_policy
+from email.utils import format_datetime, getaddresses, parseaddr
 from typing import Callable
 
 from kb.models import Channel
@@ -28,8 +30,6 @@ from kb.outbox import OutgoingMessage
 
 log = logging.getLogger(__name__)
 
-#: Headers a queued row may carry into the message.
-PASSED_HEADERS = ("Reply-To", "In-Reply-To", "References", "Auto-Submitted")
 
 
 @dataclass(frozen=True)
@@ -52,9 +52,6 @@ class SendReport:
 
 
 # Header hygiene for compose(): every value a row carries into a header is hostile until cleaned.
-import re  # noqa: E402  (kept next to the helpers that use it)
-from email.policy import default as _default_policy  # noqa: E402
-from email.utils import getaddresses, parseaddr  # noqa: E402
 
 #: The longest subject written; a longer one is cut and ends with an ellipsis.
 SUBJECT_LIMIT = 250
@@ -269,6 +266,9 @@ class OutboxSender:
                     smtp.send_message(mail)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
                     failed(message, describe(exc), permanent=is_permanent(exc))
+                    continue
+                except smtplib.SMTPNotSupportedError as exc:  # e.g. an address this server cannot carry
+                    failed(message, f"the SMTP server cannot send this message: {exc}", permanent=True)
                     continue
                 except (OSError, smtplib.SMTPException) as exc:  # the connection broke: retry the rest later
                     for rest in due[position:]:
