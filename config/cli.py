@@ -245,6 +245,59 @@ def release(reference: str, preview: bool = typer.Option(False, help="Only show 
                                               "; no topic found: set its topics (helpdesk topics)"))
 
 
+user_app = typer.Typer(help="Console accounts: specialists act, viewers read.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+def _read_password() -> str:
+    """From the terminal (asked twice, not echoed), or the first line of standard input when piped."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
+@user_app.command("add")
+@_friendly
+def user_add(name: str, role: str = typer.Option(..., help="specialist (acts) or viewer (reads)")) -> None:
+    """Add an account; the password is read from the terminal (or standard input), never from the command line."""
+    password = _read_password()
+    with _open() as helpdesk:
+        account = helpdesk.service.add_account(name, role, password)
+    console.print(f"account {account.name} added ({account.role})")
+
+
+@user_app.command("passwd")
+@_friendly
+def user_passwd(name: str) -> None:
+    """Change an account's password (read from the terminal or standard input)."""
+    password = _read_password()
+    with _open() as helpdesk:
+        helpdesk.service.set_password(name, password)
+    console.print(f"password of {name} changed")
+
+
+@user_app.command("remove")
+@_friendly
+def user_remove(name: str) -> None:
+    """Remove an account: it can no longer sign in; the history that names it stays."""
+    with _open() as helpdesk:
+        helpdesk.service.remove_account(name)
+    console.print(f"account {name} removed")
+
+
+@user_app.command("list")
+@_friendly
+def user_list() -> None:
+    with _open() as helpdesk:
+        for account in helpdesk.service.accounts():
+            console.print(f"{account.name}  {account.role}")
+
+
 quarantine_app = typer.Typer(help="Emails set aside: list them, read one, reprocess one after a fix.",
                              no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")

@@ -26,7 +26,7 @@ import binascii
 import io
 import quopri
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import errors as email_errors
 from email import policy
 from email.generator import BytesGenerator
@@ -267,16 +267,16 @@ def _attachment(name: str, content_type: str, data: bytes, limits: Limits) -> In
 @dataclass
 class _Body:
     text: str = ""
-    attachments: list[InboundAttachment] | None = None
+    attachments: list[InboundAttachment] = field(default_factory=list)
     #: Each forwarded message: (its sender as (address, name) or None, its text).
-    forwards: list[tuple[tuple[str, str | None] | None, str]] | None = None
+    forwards: list[tuple[tuple[str, str | None] | None, str]] = field(default_factory=list)
 
 
 def _body(msg: EmailMessage, limits: Limits, linesep: str, depth: int = 0) -> _Body:
     """The text (plain parts, else HTML as text), attachments, and forwarded messages (checked alike)."""
     plain: list[str] = []
     html: list[str] = []
-    body = _Body(attachments=[], forwards=[])
+    body = _Body()
     for part in _own_parts(msg):
         content_type = part.get_content_type()
         if part.get_content_maintype() == "multipart":

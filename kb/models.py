@@ -133,6 +133,40 @@ class QAOrigin(str, enum.Enum):
     WRITTEN = "written"
 
 
+class AccountRole(str, enum.Enum):
+    #: Acts on queries: reviews, corrects, replies, publishes.
+    SPECIALIST = "specialist"
+    #: Reads (an advisory-group member); confidential queries' identities stay hidden.
+    VIEWER = "viewer"
+
+
+class Account(Base):
+    """Someone who signs in to the console; the name is what the history records."""
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[AccountRole] = mapped_column(_enum(AccountRole))
+    #: argon2id; never the password.
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    #: Removed accounts are kept (the history names them) but can no longer sign in.
+    removed_at: Mapped[Optional[datetime]]
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt, for slowing down password guessing."""
+
+    __tablename__ = "login_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_name: Mapped[str] = mapped_column(String(80), index=True)
+    source: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[datetime] = mapped_column(index=True)
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class Requester(Base):
     __tablename__ = "requester"
 

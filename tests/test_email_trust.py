@@ -256,3 +256,31 @@ def test_stored_messages_are_counted_once_even_when_two_readers_fetch_together(d
     with unit_of_work(helpdesk.sessions) as s:
         assert s.scalar(select(func.count(RawEmail.id))) == 20
         assert s.scalar(select(func.count(Query.id))) == 20
+
+
+def test_nobody_reopens_or_rates_a_requesters_query_without_proving_the_thread(dovecot, ingestor, helpdesk):
+    from tests.test_replies_reach_requesters import replies_to, smtp
+    from tests.peers.mail import SmtpSink
+
+    dovecot.append(mail("Who pays for personal protective equipment?"))
+    ingestor.run_once()
+    helpdesk.service.send_reply("HD-2026-0001", "maria", text="Dear Jane,\n\nThe employer does.")
+    sink = SmtpSink().start()
+    try:
+        smtp(sink, helpdesk).send_due()
+        [reply] = replies_to(sink)
+    finally:
+        sink.stop()
+    # Jane's address, the reference in the subject, but no reply to any helpdesk email: a new query.
+    dovecot.append(mail("1", subject="Re: [HD-2026-0001] PPE"))
+    # A reply in the thread whose sender the receiving server could not verify: held, not a rating.
+    dovecot.append(mail("1", subject=f"Re: {reply['Subject']}", in_reply_to=reply["Message-ID"],
+                        headers={"Authentication-Results": "mx.example.org; dmarc=fail header.from=acme.example"}))
+    report = ingestor.run_once()
+    assert report.outcomes == {"rejected": 1, "unverified": 1}  # "1" alone is no question: politely refused
+    first = rows(helpdesk, Query)[0]
+    assert first.status.value == "answered"
+    with unit_of_work(helpdesk.sessions) as s:
+        from kb.models import Feedback
+
+        assert s.scalar(select(func.count(Feedback.id))) == 0

@@ -9,11 +9,13 @@ them opens a session. The use cases are grouped by who acts:
 - ``specialist``: review, correction, extension, replies, Q&A promotion;
 - ``delivery``: the outbox as senders see it, chasing, the Q&A bank's upkeep;
 - ``mail``: inbound email stored first and processed by workers, quarantine, the mailbox's health;
-- ``conversation``: the state a Telegram conversation keeps between messages.
+- ``conversation``: the state a Telegram conversation keeps between messages;
+- ``accounts``: who may sign in to the console, and slowing down password guessing.
 
 A query's status changes only through ``kb.lifecycle.transition``.
 """
 
+from kb.service.accounts import AccountUseCases
 from kb.service.conversation import ChatState, ConversationUseCases
 from kb.service.core import NotAllowedError, QueryNotFoundError, utc_now
 from kb.service.delivery import DeliveryUseCases
@@ -22,7 +24,8 @@ from kb.service.mail import MailUseCases, QuarantinedEmail, StoredEmail
 from kb.service.specialist import SpecialistUseCases
 
 
-class HelpdeskService(IntakeUseCases, SpecialistUseCases, DeliveryUseCases, MailUseCases, ConversationUseCases):
+class HelpdeskService(IntakeUseCases, SpecialistUseCases, DeliveryUseCases, MailUseCases, ConversationUseCases,
+                      AccountUseCases):
     """The helpdesk's use cases over one store, one policy and one topic model."""
 
 
