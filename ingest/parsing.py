@@ -139,7 +139,8 @@ def _raw_values(msg: EmailMessage, name: str) -> list[str]:
 def _decoded_words(value: str) -> str:
     """A header value with its RFC 2047 encoded words decoded, as far as they decode."""
     try:
-        return "".join(p.decode(c or "ascii", "replace") if isinstance(p, bytes) else p for p, c in decode_header(value))
+        parts = decode_header(value)
+        return "".join(p.decode(c or "ascii", "replace") if isinstance(p, bytes) else p for p, c in parts)
     except (ValueError, LookupError):
         return value
 

@@ -50,6 +50,17 @@ def compose(action, policy: HelpdeskPolicy, by_reference: dict, queries: list, n
                 + _quote(q))
         return ChaseMessage(OutboxKind.REMINDER, [fp.email for fp in department.focal_points],
                             f"[{q.reference}] Reminder {action.number}: input was due {c.due_date}", body)
+    if action.kind == "clearance reminder":
+        department = policy.departments.get(action.department)
+        if department is None:
+            return None
+        c = next(c for c in q.clearances if c.id == action.clearance_id)
+        # Sent as a clearance email, so that the focal point's reply to it counts as their clearance.
+        return ChaseMessage(OutboxKind.CLEARANCE, [fp.email for fp in department.focal_points],
+                            f"[{q.reference}] Reminder {action.number}: clearance was due {c.due_date}",
+                            f"Reminder {action.number}: the helpdesk still waits for {department.name} to agree the "
+                            f"reply to {q.reference}; it was due on {c.due_date}. Please reply \"Agreed\" or with "
+                            "your comments to the clearance email.\n\n" + _quote(q))
     if action.kind == "escalation":
         department = policy.departments.get(action.department)
         name = department.name if department else action.department
@@ -92,6 +103,8 @@ def digest(queries: list, now: datetime) -> str:
         section("Drafts awaiting review", [f"{q.reference} {q.subject}" for q in drafts]),
         section("Overdue inputs", [f"{q.reference} {c.department} (due {c.due_date}, {c.reminders_sent} reminder(s))"
                                    for q, c in late_inputs]),
+        section("Clearance awaited", [f"{q.reference} {c.department} (due {c.due_date}, {c.reminders_sent} "
+                                      "reminder(s))" for q in queries for c in q.clearances]),
         section("Undelivered messages (check the address, then reply again)",
                 [f"{q.reference} {line}" for q in queries for line in q.undelivered]),
         section("Replies at risk", [f"{q.reference} target {q.target_reply_date}"

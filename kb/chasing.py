@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from kb.calendar import DueDateCalendar
 from kb.chase_messages import compose
-from kb.models import OPEN_STATUSES, Channel, Consultation, OutboxMessage, Query, QueryEvent
+from kb.models import OPEN_STATUSES, Channel, Clearance, Consultation, OutboxMessage, Query, QueryEvent
 from kb.outbox import queue
 from kb.policy import HelpdeskPolicy
 
@@ -50,6 +50,16 @@ class ConsultationSnapshot:
 
 
 @dataclass(frozen=True)
+class ClearanceSnapshot:
+    id: int
+    department: str
+    consultation_id: int
+    due_date: date
+    reminders_sent: int
+    last_reminder_on: date | None
+
+
+@dataclass(frozen=True)
 class QuerySnapshot:
     reference: str
     status: str
@@ -63,17 +73,20 @@ class QuerySnapshot:
     consultations: tuple[ConsultationSnapshot, ...] = ()
     #: Messages of this query that could not be delivered: "reply to telegram:42: Forbidden: bot was blocked".
     undelivered: tuple[str, ...] = ()
+    #: Departments asked to clear the draft that have not answered.
+    clearances: tuple[ClearanceSnapshot, ...] = ()
 
 
 @dataclass(frozen=True)
 class DueAction:
-    kind: str  # reminder, escalation, warning, overdue, holding, digest
+    kind: str  # reminder, escalation, clearance reminder, warning, overdue, holding, digest
     key: str  # unique: the outbox dedupe key
     reference: str | None = None
     consultation_id: int | None = None
     department: str | None = None
     number: int = 0  # the reminder's number; for an escalation, how many reminders went unanswered
     detail: str = ""
+    clearance_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,15 @@ def due_actions(queries: list[QuerySnapshot], policy: ChasePolicy, now: datetime
                 actions.append(DueAction("escalation", f"escalation:{q.reference}:{c.department}", q.reference,
                                          c.id, c.department, c.reminders_sent,
                                          f"no input after {c.reminders_sent} reminder(s)"))
+        for c in q.clearances:  # silence on a clearance is chased like a missing input (no escalation:
+            # the specialist sees who is silent and may send anyway)
+            next_on = c.due_date + timedelta(days=1) if c.reminders_sent == 0 else \
+                (c.last_reminder_on or c.due_date) + every
+            if today >= next_on and c.reminders_sent < policy.max_reminders:
+                n = c.reminders_sent + 1
+                actions.append(DueAction("clearance reminder", f"clearance-reminder:{q.reference}:{c.id}:{n}",
+                                         q.reference, c.consultation_id, c.department, n,
+                                         f"clearance was due {c.due_date}", clearance_id=c.id))
         target = q.target_reply_date
         if today >= target - timedelta(days=policy.warn_days_before_target) and today <= target:
             actions.append(DueAction("warning", f"warning:{q.reference}:{target}", q.reference,
@@ -144,6 +166,9 @@ def snapshot(session: Session) -> list[QuerySnapshot]:
                                        c.reminders_sent, c.last_reminder_at.date() if c.last_reminder_at else None,
                                        c.escalated_at is not None) for c in q.consultations),
             tuple(failed.get(q.id, ())),
+            tuple(ClearanceSnapshot(c.id, c.consultation.department_code, c.consultation_id, c.due_date,
+                                    c.reminders_sent, c.last_reminder_at.date() if c.last_reminder_at else None)
+                  for c in q.clearances if c.answered_at is None),
         )
         for q in rows
     ]
@@ -187,6 +212,9 @@ def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePol
             consultation.reminders_sent, consultation.last_reminder_at = action.number, now
         if consultation is not None and action.kind == "escalation":
             consultation.escalated_at = now
+        if action.clearance_id is not None:
+            clearance = session.get(Clearance, action.clearance_id)
+            clearance.reminders_sent, clearance.last_reminder_at = action.number, now
         if query is not None:
             session.add(QueryEvent(query=query, at=now, kind=action.kind,
                                    detail=f"{action.department or ''} {action.detail}".strip(), actor="scheduler"))

@@ -52,6 +52,7 @@ class Outcome(str, enum.Enum):
     FOLLOW_UP = "follow_up"
     FEEDBACK = "feedback"
     UNVERIFIED = "unverified"
+    CLEARANCE = "clearance"
     INPUT = "input"
     AUTOMATIC = "automatic"
     BOUNCE = "bounce"
@@ -165,6 +166,13 @@ def decide(service, session: Session, email: InboundEmail, raw: RawEmail) -> Inb
                                  at=now, actor="mail system")
             return finish(Outcome.UNVERIFIED, query.reference, f"from {email.sender}: authentication failed")
         consultation = _consultation_for(service, query, replied_to, email.sender)
+        if consultation is not None and replied_to.kind is OutboxKind.CLEARANCE:
+            from kb.clearance import record_answer
+
+            verdict = record_answer(service, session, query, consultation, email.new_text or email.text,
+                                    email.sender, now)
+            if verdict is not None:
+                return finish(Outcome.CLEARANCE, query.reference, f"{consultation.department_code} {verdict}")
         if consultation is not None:
             _record_input(service, session, query, consultation, email, message, now)
             return finish(Outcome.INPUT, query.reference, f"input from {consultation.department_code}")

@@ -125,6 +125,8 @@ class OutboxKind(str, enum.Enum):
     REVIEW = "review"
     #: An automatic notice to a sender (a refusal, a quarantined message): counted by the mail-loop guard.
     NOTICE = "notice"
+    #: The draft reply sent to a department's focal points for their agreement.
+    CLEARANCE = "clearance"
 
 
 class QAOrigin(str, enum.Enum):
@@ -216,6 +218,7 @@ class Query(Base):
     consultations: Mapped[list["Consultation"]] = relationship(back_populates="query", order_by="Consultation.id")
     messages: Mapped[list["Message"]] = relationship(back_populates="query", order_by="Message.id")
     drafts: Mapped[list["Draft"]] = relationship(back_populates="query", order_by="Draft.id")
+    clearances: Mapped[list["Clearance"]] = relationship(back_populates="query", order_by="Clearance.id")
     events: Mapped[list["QueryEvent"]] = relationship(back_populates="query", order_by="QueryEvent.id")
 
 
@@ -277,6 +280,31 @@ class Consultation(Base):
 
     query: Mapped[Query] = relationship(back_populates="consultations")
     inputs: Mapped[list["FocalPointInput"]] = relationship(back_populates="consultation")
+
+
+class Clearance(Base):
+    """A consulted department asked to agree the draft reply before it goes out."""
+
+    __tablename__ = "clearance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("query.id"), index=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id"), index=True)
+    requested_at: Mapped[datetime]
+    requested_by: Mapped[str] = mapped_column(String(120))
+    due_date: Mapped[date] = mapped_column(Date)
+    #: The reply text the department was asked to agree.
+    draft_text: Mapped[str] = mapped_column(Text)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    last_reminder_at: Mapped[Optional[datetime]]
+    answered_at: Mapped[Optional[datetime]]
+    #: "agreed" or "commented" once the focal point answered.
+    verdict: Mapped[Optional[str]] = mapped_column(String(20))
+    comment: Mapped[Optional[str]] = mapped_column(Text)
+    answered_by: Mapped[Optional[str]] = mapped_column(String(320))
+
+    query: Mapped["Query"] = relationship(back_populates="clearances")
+    consultation: Mapped["Consultation"] = relationship()
 
 
 class FocalPointInput(Base):

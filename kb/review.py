@@ -94,7 +94,8 @@ def edit_draft(service, session: Session, query: Query, text: str, actor: str, n
     service.record_event(session, query, "draft edited", f"{len(text.strip())} characters", at=now, actor=actor)
 
 
-def send_reply(service, session: Session, query: Query, actor: str, now: datetime, text: str | None = None) -> Reply:
+def send_reply(service, session: Session, query: Query, actor: str, now: datetime, text: str | None = None, *,
+               without_clearance: str | None = None) -> Reply:
     """Approve the draft (or the given text) and queue it to the requester on the query's channel.
 
     Every approved reply is its own outbox row: a second reply after the
@@ -102,6 +103,16 @@ def send_reply(service, session: Session, query: Query, actor: str, now: datetim
     """
     if query.status not in OPEN_STATUSES:
         raise ReviewError(f"{query.reference} is {lifecycle.label(query.status)}: its reply was already sent")
+    from kb.clearance import pending
+
+    waiting = sorted({c.consultation.department_code for c in pending(query)})
+    if waiting and not (without_clearance or "").strip():
+        raise ReviewError(f"{query.reference} waits for clearance from {', '.join(waiting)}: send when they agree, "
+                          "or send anyway with a reason")
+    if waiting:
+        service.record_event(session, query, "sent without full clearance",
+                             f"{', '.join(waiting)} had not answered: {without_clearance.strip()}", at=now,
+                             actor=actor)
     draft = query.drafts[-1] if query.drafts else None
     body = (text or (draft.edited_text or draft.text if draft else "")).strip()
     if not body:

@@ -83,6 +83,7 @@ class QueryDetail:
     overdue: bool
     extension_reason: str | None
     consultations: list[dict[str, Any]] = field(default_factory=list)
+    clearances: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     drafts: list[dict[str, Any]] = field(default_factory=list)
@@ -164,6 +165,13 @@ def query_detail(query: Query, policy: HelpdeskPolicy, countries: CountryDirecto
              "input_received_at": c.input_received_at.isoformat() if c.input_received_at else None,
              "inputs": [{"from": i.from_address, "at": i.received_at.isoformat(), "text": i.text} for i in c.inputs]}
             for c in query.consultations
+        ],
+        clearances=[
+            {"department": c.consultation.department_code, "requested_at": c.requested_at.isoformat(),
+             "requested_by": c.requested_by, "due_date": c.due_date.isoformat(), "verdict": c.verdict,
+             "comment": c.comment, "answered_at": c.answered_at.isoformat() if c.answered_at else None,
+             "answered_by": c.answered_by, "reminders_sent": c.reminders_sent}
+            for c in query.clearances
         ],
         messages=[
             {"direction": m.direction.value, "channel": m.channel.value, "at": m.at.isoformat(), "sender": m.sender,

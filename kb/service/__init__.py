@@ -10,12 +10,14 @@ them opens a session. The use cases are grouped by who acts:
 - ``delivery``: the outbox as senders see it, chasing, the Q&A bank's upkeep;
 - ``mail``: inbound email stored first and processed by workers, quarantine, the mailbox's health;
 - ``conversation``: the state a Telegram conversation keeps between messages;
-- ``accounts``: who may sign in to the console, and slowing down password guessing.
+- ``accounts``: who may sign in to the console, and slowing down password guessing;
+- ``console``: the review queue, search and the pages only the web console shows.
 
 A query's status changes only through ``kb.lifecycle.transition``.
 """
 
 from kb.service.accounts import AccountUseCases
+from kb.service.console import ConsoleUseCases
 from kb.service.conversation import ChatState, ConversationUseCases
 from kb.service.core import NotAllowedError, QueryNotFoundError, utc_now
 from kb.service.delivery import DeliveryUseCases
@@ -25,7 +27,7 @@ from kb.service.specialist import SpecialistUseCases
 
 
 class HelpdeskService(IntakeUseCases, SpecialistUseCases, DeliveryUseCases, MailUseCases, ConversationUseCases,
-                      AccountUseCases):
+                      AccountUseCases, ConsoleUseCases):
     """The helpdesk's use cases over one store, one policy and one topic model."""
 
 

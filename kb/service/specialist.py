@@ -45,10 +45,35 @@ class SpecialistUseCases(ServiceBase):
         with self.unit_of_work() as session:
             review.edit_draft(self, session, self._get(session, reference), text, actor, self.clock())
 
-    def send_reply(self, reference: str, actor: str = "specialist", text: str | None = None) -> str:
-        """Approve and queue the reply (the draft unless ``text`` is given); returns the text sent."""
+    def send_reply(self, reference: str, actor: str = "specialist", text: str | None = None, *,
+                   without_clearance: str | None = None) -> str:
+        """Approve and queue the reply (the draft unless ``text`` is given); returns the text sent.
+
+        While departments asked for clearance have not answered, the reply waits, unless
+        ``without_clearance`` gives the reason to send anyway (kept in the history).
+        """
         with self.unit_of_work() as session:
-            return review.send_reply(self, session, self._get(session, reference), actor, self.clock(), text).text
+            return review.send_reply(self, session, self._get(session, reference), actor, self.clock(), text,
+                                     without_clearance=without_clearance).text
+
+    def request_clearance(self, reference: str, departments: list[str] | None = None, *, due: date | None = None,
+                          actor: str = "specialist") -> list[str]:
+        """Send the current draft to consulted departments (all when none named) to agree it by ``due``."""
+        from kb import clearance
+
+        now = self.clock()
+        with self.unit_of_work() as session:
+            query = self._get(session, reference)
+            if query.status not in OPEN_STATUSES:
+                raise ValueError(f"{query.reference} is {lifecycle.label(query.status)}: nothing to clear")
+            draft = query.drafts[-1] if query.drafts else None
+            text = (draft.edited_text or draft.text) if draft else ""
+            if not text.strip():
+                raise ValueError(f"{query.reference} has no draft to clear")
+            due = due or self.due_in(now.date(), self.policy.deadlines.input_due_days)
+            if due <= now.date():
+                raise ValueError("the clearance deadline must be after today")
+            return clearance.request(self, session, query, list(departments or []), due, text, actor, now)
 
     def set_confidential(self, reference: str, confidential: bool = True, actor: str = "specialist") -> None:
         with self.unit_of_work() as session:

@@ -12,7 +12,12 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
 fi
 
-if ! command -v dovecot >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
+missing=()
+command -v dovecot >/dev/null || missing+=(dovecot-imapd)
+# The web console's browser tests drive Debian's Chromium through its own driver (nothing downloaded at run time).
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-echo "test peers ready: PostgreSQL $(pg_isready -h 127.0.0.1 -p 5432 | cut -d' ' -f3-), $(dovecot --version | cut -d' ' -f1 | sed 's/^/Dovecot /')"
+echo "test peers ready: PostgreSQL $(pg_isready -h 127.0.0.1 -p 5432 | cut -d' ' -f3-), $(dovecot --version | cut -d' ' -f1 | sed 's/^/Dovecot /'), $(chromium --version 2>/dev/null | head -1)"

@@ -1,0 +1,100 @@
+"""Consensus on replies: the consulted departments agree the draft by email before it goes out; silence is
+chased; the specialist sends when cleared, or anyway with a reason. Against Dovecot and aiosmtpd."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from ingest.imap import ImapSettings, MailboxIngestor
+from ingest.smtp import OutboxSender, SmtpSettings
+from kb.clearance import read_verdict
+from kb.db import unit_of_work
+from kb.models import OutboxKind, OutboxMessage
+from kb.review import ReviewError
+from tests.test_email_channel import mail
+
+
+@pytest.fixture
+def ingestor(dovecot, helpdesk):
+    built = MailboxIngestor(ImapSettings(host="127.0.0.1", port=dovecot.port, username=dovecot.user,
+                                         password=dovecot.password, security="plain", timeout=10), helpdesk.service)
+    yield built
+    built.close()
+
+
+@pytest.mark.parametrize("answer,verdict", [
+    ("Agreed.", "agreed"), ("OK for ACTRAV, thanks", "agreed"), ("D'accord.", "agreed"), ("De acuerdo", "agreed"),
+    ("Agreed, but please cite Convention No. 138.", "commented"), ("Please say 15, not 14.", "commented"),
+    ("ok?", "commented"),
+])
+def test_a_short_agreement_agrees_and_anything_else_is_a_comment(answer, verdict):
+    assert read_verdict(answer)[0] == verdict
+
+
+def test_a_clearance_round_where_one_focal_point_agrees_and_one_is_silent_and_chased(dovecot, ingestor, smtp_sink,
+                                                                                     helpdesk, clock):
+    service = helpdesk.service
+    sender = OutboxSender(SmtpSettings(host="127.0.0.1", port=smtp_sink.port, security="plain"), service)
+    dovecot.append(mail("Can we employ 16-year-olds in our packaging plant?"))
+    ingestor.run_once()
+    service.edit_draft("HD-2026-0001", "Dear Jane,\n\nLight work only, and never at night.", "maria")
+    assert service.request_clearance("HD-2026-0001", ["ACTEMP", "ACTRAV"], actor="maria") == ["ACTEMP", "ACTRAV"]
+    sender.send_due()
+    [to_actemp] = [m for m in smtp_sink.to("actemp.focal@example.org") if "Clearance requested" in m["Subject"]]
+    assert "Light work only, and never at night." in to_actemp.get_content()
+
+    # ACTEMP agrees by replying; ACTRAV stays silent.
+    dovecot.append(mail("Agreed.\n\n> The helpdesk asks ...", sender="actemp.focal@example.org",
+                        subject=f"Re: {to_actemp['Subject']}", in_reply_to=to_actemp["Message-ID"]))
+    assert ingestor.run_once().outcomes == {"clearance": 1}
+    with pytest.raises(ReviewError, match="waits for clearance from ACTRAV"):
+        service.send_reply("HD-2026-0001", "maria")
+
+    # Past the deadline, the scheduler chases ACTRAV once, not ACTEMP.
+    clock.now += timedelta(days=6)
+    done = service.chase_overdue_work()
+    chased = [a for a in done if a.kind == "clearance reminder"]
+    assert [a.department for a in chased] == ["ACTRAV"]
+    assert not [a for a in service.chase_overdue_work() if a.kind == "clearance reminder"]
+    detail = service.show_query("HD-2026-0001")
+    assert {c["department"]: c["verdict"] for c in detail.clearances} == {"ACTEMP": "agreed", "ACTRAV": None}
+    assert [c["reminders_sent"] for c in detail.clearances if c["department"] == "ACTRAV"] == [1]
+
+    # The specialist sends anyway, with a reason that the history keeps.
+    service.send_reply("HD-2026-0001", "maria", without_clearance="ACTRAV on mission; ACTEMP agreed")
+    history = service.show_query("HD-2026-0001").history
+    assert any(e["kind"] == "sent without full clearance" and "ACTRAV on mission" in e["detail"] for e in history)
+
+
+def test_comments_are_kept_and_a_fully_cleared_reply_goes_without_a_reason(dovecot, ingestor, smtp_sink, helpdesk):
+    service = helpdesk.service
+    sender = OutboxSender(SmtpSettings(host="127.0.0.1", port=smtp_sink.port, security="plain"), service)
+    dovecot.append(mail("Can we employ 16-year-olds in our packaging plant?"))
+    ingestor.run_once()
+    service.request_clearance("HD-2026-0001", ["ACTRAV"], actor="maria")
+    sender.send_due()
+    [request] = [m for m in smtp_sink.to("actrav.focal@example.org") if "Clearance requested" in m["Subject"]]
+    dovecot.append(mail("Please add that the union must be consulted.", sender="actrav.focal@example.org",
+                        subject=f"Re: {request['Subject']}", in_reply_to=request["Message-ID"]))
+    assert ingestor.run_once().outcomes == {"clearance": 1}
+    [clearance] = service.show_query("HD-2026-0001").clearances
+    assert clearance["verdict"] == "commented" and "union must be consulted" in clearance["comment"]
+    service.send_reply("HD-2026-0001", "maria")
+    with unit_of_work(helpdesk.sessions) as s:
+        assert s.scalar(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.REPLY)) is not None
+
+
+def test_only_consulted_departments_can_be_asked_and_the_deadline_is_in_the_future(helpdesk, clock):
+    from kb.intake import QuerySubmission
+    from kb.models import Channel
+
+    service = helpdesk.service
+    service.submit_query(QuerySubmission(text="Who pays for personal protective equipment?", channel=Channel.EMAIL,
+                                         email="ana@coop.example"))
+    with pytest.raises(ValueError, match="NORMES not consulted"):
+        service.request_clearance("HD-2026-0001", ["NORMES"])
+    with pytest.raises(ValueError, match="after today"):
+        service.request_clearance("HD-2026-0001", ["ACTRAV"], due=clock.now.date())
