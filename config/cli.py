@@ -190,12 +190,33 @@ def reply(
     reference: str,
     text_file: Optional[Path] = typer.Option(None, "--file", help="Send this text instead of the draft"),
     as_actor: str = typer.Option("specialist", "--as", help="Who approves the reply"),
+    without_clearance: Optional[str] = typer.Option(
+        None, help="Send although departments asked to clear it have not answered, for this reason"),
 ) -> None:
     """Approve the draft (or a text file) and queue it to the requester; `send-mail` delivers it."""
     with _open() as helpdesk:
         text = text_file.read_text(encoding="utf-8") if text_file else None
-        sent = helpdesk.service.send_reply(reference, as_actor, text)
+        sent = helpdesk.service.send_reply(reference, as_actor, text, without_clearance=without_clearance)
     console.print(f"{reference}: reply queued ({len(sent)} characters)")
+
+
+@app.command()
+@_friendly
+def clearance(
+    reference: str,
+    departments: Optional[list[str]] = typer.Argument(None, help="Departments to ask (default: all consulted)"),
+    due: Optional[str] = typer.Option(None, help="Answer by this date, YYYY-MM-DD (default: the input deadline)"),
+    as_actor: str = typer.Option("specialist", "--as", help="Who asks"),
+) -> None:
+    """Send the draft to the consulted departments to agree it; the reply then waits for their agreement."""
+    with _open() as helpdesk:
+        asked = helpdesk.service.request_clearance(reference, departments or None,
+                                                   due=date.fromisoformat(due) if due else None, actor=as_actor)
+        detail = helpdesk.service.show_query(reference)
+    console.print(f"{reference}: clearance asked of {', '.join(asked)}")
+    for c in detail.clearances:
+        console.print(f"  {c['department']}: {c['verdict'] or 'awaited'} (due {c['due_date']})"
+                      + (f" — {c['comment']}" if c["comment"] else ""), highlight=False)
 
 
 @app.command()

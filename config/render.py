@@ -88,6 +88,15 @@ def detail_view(detail: QueryDetail, console: Console) -> None:
             table.add_row(c["department"], c["due_date"], str(c["reminders_sent"]),
                           c["input_received_at"] or "awaited")
         console.print(table)
+    if detail.clearances:
+        table = Table(title="Clearance", title_justify="left", show_edge=False)
+        for column in ("department", "due", "reminders", "answer"):
+            table.add_column(column)
+        for c in detail.clearances:
+            answer = c["verdict"] or "awaited"
+            table.add_row(c["department"], c["due_date"], str(c["reminders_sent"]),
+                          f"{answer}: {c['comment'][:200]}" if c["comment"] else answer)
+        console.print(table)
     if detail.outbox:
         table = Table(title="Outbox", title_justify="left", show_edge=False)
         for column in ("kind", "to", "subject", "sent"):
