@@ -219,16 +219,22 @@ class Helpdesk:
         self.close()
 
 
-def bootstrap(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now,
-              seed: bool = True) -> Helpdesk:
-    """Build the helpdesk; raises ``ConfigError`` (before any change) if the configuration is wrong."""
-    settings = settings or Settings()
+def load_configuration(settings: Settings) -> tuple[HelpdeskFile, HelpdeskPolicy, list[Path]]:
+    """The helpdesk file, the policy built from it and the example files; ``ConfigError`` names what is wrong."""
     file = load_helpdesk_file(settings.config)
     policy = build_policy(file, settings.specialist_ids())
     paths = example_files(file, Path(settings.config))
     for p in paths:
         if not p.exists():
             raise ConfigError(f"classifier.examples: {p} does not exist")
+    return file, policy, paths
+
+
+def bootstrap(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now,
+              seed: bool = True) -> Helpdesk:
+    """Build the helpdesk; raises ``ConfigError`` (before any change) if the configuration is wrong."""
+    settings = settings or Settings()
+    file, policy, paths = load_configuration(settings)
     try:
         engine = make_engine(settings.resolved_database_url())
     except Exception as exc:  # a malformed URL: say so plainly

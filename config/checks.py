@@ -35,8 +35,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from config.bootstrap import Helpdesk, bootstrap, build_policy, example_files
-from config.settings import ConfigError, HelpdeskFile, Settings, load_helpdesk_file
+from config.bootstrap import Helpdesk, bootstrap, load_configuration
+from config.settings import ConfigError, HelpdeskFile, Settings
 from kb.db import make_engine
 from kb.policy import HelpdeskPolicy
 from kb.service import utc_now
@@ -272,12 +272,7 @@ class _ConnectionsOnly(Helpdesk):
 
 def _configuration(settings: Settings, out: Lines) -> tuple[HelpdeskFile | None, HelpdeskPolicy | None, list[Path]]:
     try:
-        file = load_helpdesk_file(settings.config)
-        policy = build_policy(file, settings.specialist_ids())
-        paths = example_files(file, Path(settings.config))
-        for p in paths:
-            if not p.exists():
-                raise ConfigError(f"classifier.examples: {p} does not exist")
+        file, policy, paths = load_configuration(settings)
     except ConfigError as exc:
         out.fail("configuration", _one_line(str(exc)))
         return None, None, []

@@ -130,6 +130,18 @@ def dovecot(dovecot_server):
 
 
 @pytest.fixture
+def ingestor(dovecot, helpdesk):
+    """The helpdesk's mailbox reader on the test Dovecot."""
+    from ingest.imap import ImapSettings, MailboxIngestor
+
+    settings = ImapSettings(host="127.0.0.1", port=dovecot.port, username=dovecot.user, password=dovecot.password,
+                            security="plain", timeout=10)
+    built = MailboxIngestor(settings, helpdesk.service)
+    yield built
+    built.close()
+
+
+@pytest.fixture
 def smtp_sink():
     sink = SmtpSink().start()
     yield sink

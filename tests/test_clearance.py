@@ -8,21 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from ingest.imap import ImapSettings, MailboxIngestor
 from ingest.smtp import OutboxSender, SmtpSettings
 from kb.clearance import read_verdict
 from kb.db import unit_of_work
 from kb.models import OutboxKind, OutboxMessage
 from kb.review import ReviewError
 from tests.test_email_channel import mail
-
-
-@pytest.fixture
-def ingestor(dovecot, helpdesk):
-    built = MailboxIngestor(ImapSettings(host="127.0.0.1", port=dovecot.port, username=dovecot.user,
-                                         password=dovecot.password, security="plain", timeout=10), helpdesk.service)
-    yield built
-    built.close()
 
 
 @pytest.mark.parametrize("answer,verdict", [

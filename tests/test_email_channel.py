@@ -46,15 +46,6 @@ def raw_mail(body: bytes, *, charset: str, subject: bytes = b"Heures", msgid: by
 
 
 @pytest.fixture
-def ingestor(dovecot, helpdesk):
-    settings = ImapSettings(host="127.0.0.1", port=dovecot.port, username=dovecot.user, password=dovecot.password,
-                            security="plain", timeout=10)
-    built = MailboxIngestor(settings, helpdesk.service)
-    yield built
-    built.close()
-
-
-@pytest.fixture
 def sender(smtp_sink, helpdesk):
     return OutboxSender(SmtpSettings(host="127.0.0.1", port=smtp_sink.port, security="plain"), helpdesk.service)
 

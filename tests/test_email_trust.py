@@ -18,15 +18,6 @@ from kb.models import Consultation, OutboxKind, OutboxMessage, Query, RawEmail
 from tests.test_email_channel import mail
 
 
-@pytest.fixture
-def ingestor(dovecot, helpdesk):
-    settings = ImapSettings(host="127.0.0.1", port=dovecot.port, username=dovecot.user, password=dovecot.password,
-                            security="plain", timeout=10)
-    built = MailboxIngestor(settings, helpdesk.service)
-    yield built
-    built.close()
-
-
 def rows(helpdesk, model, *where):
     with unit_of_work(helpdesk.sessions) as s:
         found = list(s.scalars(select(model).where(*where).order_by(model.id)))

@@ -10,7 +10,6 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from ingest.imap import ImapSettings, MailboxIngestor
 from ingest.smtp import OutboxSender, SmtpSettings
 from kb.db import unit_of_work
 from kb.models import Feedback, OutboxKind, OutboxMessage, Query
@@ -18,15 +17,6 @@ from tests.peers.mail import SmtpSink
 from tests.test_email_channel import mail
 
 JANE = "jane@acme.example"
-
-
-@pytest.fixture
-def ingestor(dovecot, helpdesk):
-    settings = ImapSettings(host="127.0.0.1", port=dovecot.port, username=dovecot.user, password=dovecot.password,
-                            security="plain", timeout=10)
-    built = MailboxIngestor(settings, helpdesk.service)
-    yield built
-    built.close()
 
 
 def smtp(sink, helpdesk) -> OutboxSender:
