@@ -479,6 +479,29 @@ def run(tick_seconds: float = typer.Option(60.0, help="How often the scheduler l
 
 @app.command()
 @_friendly
+def web() -> None:
+    """Serve the specialist's web console until Ctrl-C (HELPDESK_WEB_HOST:HELPDESK_WEB_PORT, 127.0.0.1:8080).
+
+    The cookie secret is HELPDESK_WEB_SECRET, else one generated once in the data folder (web-secret). Cookies
+    are Secure (HTTPS only) unless the host is 127.0.0.1/localhost or HELPDESK_WEB_INSECURE_COOKIES=1."""
+    import os
+
+    from web.server import WebSettingsError, serve, web_options
+
+    with _open() as helpdesk:
+        try:  # the environment is read here, in the composition root; web/ never reads it
+            options = web_options(os.environ, helpdesk.settings.data_dir)
+        except WebSettingsError as exc:
+            raise ConfigError(str(exc)) from None
+        if not helpdesk.service.accounts():
+            console.print("No console account yet: add one with `helpdesk user add NAME --role specialist`.")
+        console.print(f"Web console on {options.url} ({'Secure' if options.secure_cookies else 'plain-HTTP'} "
+                      "cookies); Ctrl-C stops it.", highlight=False)
+        serve(helpdesk.service, options)
+
+
+@app.command()
+@_friendly
 def bot() -> None:
     """Run the Telegram bot (long polling) and deliver its outbox, until Ctrl-C."""
     with _open() as helpdesk:

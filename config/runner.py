@@ -201,10 +201,26 @@ class Runner:
             self._polling_complaint = (message, now)
             log.warning("Telegram bot: %s; polling keeps retrying", message)
 
+    def _web(self) -> None:
+        """The specialist's web console (``web.server``), on HELPDESK_WEB_HOST:HELPDESK_WEB_PORT until the stop."""
+        import os
+
+        from web.server import WebSettingsError, serve, web_options
+
+        try:  # the environment is read here, in the composition root (config.settings does not hold these)
+            options = web_options(os.environ, self.helpdesk.settings.data_dir)
+        except WebSettingsError as exc:
+            raise ConfigError(str(exc)) from None
+        serve(self.helpdesk.service, options, self.stop)  # an OSError (the port taken) is retried like the others
+
     # -------------------------------------------------------------- supervision
     def _parts(self) -> list[_Part]:
+        import os
+
         parts = [_Part("mail-in", "mail in", self._mail_in), _Part("mail-out", "mail out", self._mail_out),
                  _Part("scheduler", "scheduler", self._scheduler)]
+        if os.environ.get("HELPDESK_WEB", "on").strip().lower() not in ("off", "0", "no", "false"):
+            parts.append(_Part("web", "web console", self._web))
         if self.helpdesk.settings.telegram_token is not None:
             parts.append(_Part("telegram", "Telegram bot", self._telegram))
         return parts

@@ -73,10 +73,20 @@ class _Policy(policy.EmailPolicy):
     """``policy.default``, except that raw 8-bit header bytes are read as UTF-8 (RFC 6532), else
     Windows-1252, instead of becoming surrogate escapes in names, subjects and file names."""
 
+    #: Parsed headers by (name, raw value): the stdlib parses a header again on every read, and a
+    #: message's Content-Type alone is read a dozen times. Header objects are immutable values.
+    _parsed: dict = {}
+
     def header_fetch_parse(self, name, value):
         if isinstance(value, str):
             value = unescape_surrogates(value)
-        return super().header_fetch_parse(name, value)
+        key = (name.lower(), value)
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            if len(self._parsed) > 20_000:
+                self._parsed.clear()
+            parsed = self._parsed[key] = super().header_fetch_parse(name, value)
+        return parsed
 
 
 POLICY = _Policy()

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from kb.models import (
@@ -86,9 +86,10 @@ def may_notify(session: Session, address: str | None, now: datetime, per_day: in
     if not address:
         return False
     address = address.lower()
-    recent = session.scalars(select(OutboxMessage.recipients).where(
-        OutboxMessage.kind.in_(AUTOMATIC_KINDS), OutboxMessage.created_at > now - timedelta(days=1)))
-    sent = sum(address in [r.lower() for r in recipients] for recipients in recent)
+    quoted = '"' + address.replace("\\", "\\\\").replace('"', '\\"') + '"'  # as it stands in the JSON list
+    sent = session.scalar(select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.kind.in_(AUTOMATIC_KINDS), OutboxMessage.created_at > now - timedelta(days=1),
+        func.lower(cast(OutboxMessage.recipients, String)).contains(quoted, autoescape=True)))
     return sent < per_day
 
 

@@ -64,8 +64,9 @@ def a_morning(service, clock) -> dict[str, str]:
                            email="hse@weld.example", organisation="Weld Works", country="DE", subject="Welders")
     made["draft_ready"] = ask(service, "Can we employ 16-year-olds in our packaging plant in Ghana?")
     clock.now = MONDAY
-    made["open"] = ask(service, "How long must we keep the payslips of workers who have left?",
-                       email="hr@files.example", organisation="Files Inc", country="KE", subject="Payslips")
+    made["open"] = ask(service, "Twelve workers were dismissed a week after they registered a trade union at the "
+                       "plant. What do ILO standards say about this?", email="sec@union.example",
+                       organisation="Union Watch", country="KE", subject="Dismissals")
     made["held"] = ask(service, "We will close our plant in Viet Nam: how do we consult the workers?",
                        email="csr@close.example", organisation="Closing KK", country="JP", subject="Closure",
                        confidential=True, hold_for_release=True)
@@ -113,7 +114,8 @@ def test_maria_filters_by_status_topic_department_country_and_channel(helpdesk, 
 
 def test_maria_searches_words_subjects_organisations_and_references(helpdesk, maria, clock):
     made = a_morning(helpdesk.service, clock)
-    assert references(maria.get("/?q=payslips").text) == [made["open"]]  # the text and the subject
+    assert references(maria.get("/?q=trade union").text) == [made["open"]]  # the text
+    assert references(maria.get("/?q=dismissals").text) == [made["open"]]  # the subject
     assert references(maria.get("/?q=WELD works&status=all").text) == [made["answered"]]  # organisation
     assert references(maria.get("/?q=certificaci%C3%B3n").text) == [made["manual"]]  # subject, accents kept
     assert references(maria.get(f"/?q={made['held'].lower()}").text) == [made["held"]]  # reference

@@ -98,25 +98,38 @@ def listen(host: str, port: int) -> socket.socket:
                                                              flags=socket.AI_PASSIVE)[0]
         sock = socket.socket(family, kind, proto)
     except OSError as exc:
-        raise OSError(f"web console: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (check HELPDESK_WEB_HOST)") from None
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
         sock.listen(128)
     except OSError as exc:
         sock.close()
-        raise OSError(f"web console: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another console running? "
+                      "HELPDESK_WEB_PORT chooses another port)") from None
     sock.set_inheritable(True)
     return sock
 
 
 def run(app, sock: socket.socket, stop: threading.Event | None = None) -> None:
-    """Serve ``app`` on ``sock`` until ``stop`` is set (or, in the main thread, Ctrl-C/SIGTERM)."""
+    """Serve ``app`` on ``sock`` until ``stop`` is set; without one, until Ctrl-C or SIGTERM (then return)."""
+    import contextlib
+    import signal
+
     import uvicorn
 
+    handlers = {}
+    if stop is None:
+        stop = threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            handlers = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+
     class _Server(uvicorn.Server):
+        def capture_signals(self):  # signals are ours (or the runner's): a stop is a clean return
+            return contextlib.nullcontext()
+
         async def on_tick(self, counter: int) -> bool:
-            return (stop is not None and stop.is_set()) or await super().on_tick(counter)
+            return stop.is_set() or await super().on_tick(counter)
 
     uvicorn_log = logging.getLogger("uvicorn.error")
     if uvicorn_log.level == logging.NOTSET:
@@ -126,9 +139,11 @@ def run(app, sock: socket.socket, stop: threading.Event | None = None) -> None:
     try:
         _Server(config).run(sockets=[sock])
     except SystemExit as exc:  # uvicorn's way of saying it could not start
-        raise RuntimeError(f"web console: the server could not start (exit {exc.code})") from None
+        raise RuntimeError(f"the web server could not start (uvicorn exit status {exc.code})") from None
     finally:
         sock.close()
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 def serve(service, options: WebOptions, stop: threading.Event | None = None) -> None:
