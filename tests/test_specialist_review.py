@@ -144,7 +144,7 @@ def test_a_confidential_query_is_promoted_only_with_an_explicit_override_kept_in
     assert override["detail"] == "the requester agreed by phone on 3 March" and override["actor"] == "specialist"
 
 
-def test_a_closed_query_can_be_reopened_by_the_requester_and_replied_to_again(helpdesk):
+def test_a_closed_query_is_neither_closed_again_nor_replied_to_until_it_is_reopened(helpdesk):
     service = helpdesk.service
     report = ask(service, "Who pays for personal protective equipment?")
     service.send_reply(report.reference, "maria", text="The employer does.")
