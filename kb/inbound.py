@@ -141,8 +141,11 @@ def decide(service, session: Session, email: InboundEmail, raw: RawEmail) -> Inb
 
     if email.quarantine_reason:
         if email.quarantine_fixable and not email.automatic:
+            readable = f"{email.subject or ''}\n{email.text}"
+            guess = service.detector.detect(readable)
             _notify_sender(service, session, email, quarantined_notice(
-                email.quarantine_reason, helpdesk=service.policy.name, subject=email.subject), now)
+                email.quarantine_reason, helpdesk=service.policy.name, subject=email.subject,
+                language=guess.code if guess.supported and len(readable.split()) >= 5 else None), now)
         return finish(Outcome.QUARANTINED, detail=email.quarantine_reason)
     if email.message_id and _seen_message_id(session, email.message_id, raw):
         return finish(Outcome.DUPLICATE, detail=f"{email.message_id} was already received")

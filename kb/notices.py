@@ -87,20 +87,24 @@ def acknowledgement(language: str, *, helpdesk: str, reference: str, target: dat
     return Notice(template.subject.format(**values), template.body.format(**values))
 
 
-def quarantined_notice(reason: str, *, helpdesk: str, subject: str | None) -> Notice:
-    """Why a person's message was set aside, and what to do (in the three languages: we could not read it)."""
-    body = "\n\n".join([
-        f"Your message could not be accepted as it is: {reason}. It has been kept, but not registered. Please "
-        "send your question again without archives or programs attached, with attachments under the size limit, "
-        "or paste the text into the body of the email.",
-        "Votre message n'a pas pu être accepté tel quel. Il a été conservé mais pas enregistré. Merci de renvoyer "
-        "votre question sans archive ni programme joint, avec des pièces jointes plus petites, ou de coller le "
-        "texte dans le corps du message.",
-        "Su mensaje no pudo aceptarse tal como está. Se ha conservado, pero no registrado. Vuelva a enviar su "
-        "pregunta sin archivos comprimidos ni programas adjuntos, con adjuntos más pequeños, o pegue el texto en "
-        "el cuerpo del mensaje.",
-        helpdesk,
-    ])
+QUARANTINED = {
+    "en": "Your message could not be accepted as it is ({reason}). It has been kept, but not registered. Please "
+          "send your question again without archives or programs attached, with attachments under the size limit, "
+          "or paste the text into the body of the email.",
+    "fr": "Votre message n'a pas pu être accepté tel quel ({reason}). Il a été conservé mais pas enregistré. Merci "
+          "de renvoyer votre question sans archive ni programme joint, avec des pièces jointes plus petites, ou de "
+          "coller le texte dans le corps du message.",
+    "es": "Su mensaje no pudo aceptarse tal como está ({reason}). Se ha conservado, pero no registrado. Vuelva a "
+          "enviar su pregunta sin archivos comprimidos ni programas adjuntos, con adjuntos más pequeños, o pegue el "
+          "texto en el cuerpo del mensaje.",
+}
+
+
+def quarantined_notice(reason: str, *, helpdesk: str, subject: str | None, language: str | None = None) -> Notice:
+    """Why a person's message was set aside, and what to do: in their language when it could be read, else in
+    the three languages."""
+    languages = [language] if language in QUARANTINED else list(QUARANTINED)
+    body = "\n\n".join([*(QUARANTINED[code].format(reason=reason) for code in languages), helpdesk])
     return Notice(f"Re: {subject}" if subject else "Your message to the helpdesk", body)
 
 

@@ -188,12 +188,18 @@ def test_a_colleagues_forward_records_the_company_as_requester_and_the_colleague
 def test_a_person_whose_mail_is_quarantined_is_told_what_to_do_but_an_automatic_sender_is_not(dovecot, ingestor,
                                                                                              helpdesk):
     dovecot.append(mail("Our policy is attached.", attachment=("policy.zip", "application/zip", b"PK\x03\x04zip")))
+    dovecot.append(mail("Veuillez trouver ci-joint notre politique sur les heures de travail de nos usines.",
+                        sender="Marie <marie@usine.example>", subject="Notre politique sur les heures de travail",
+                        attachment=("politique.zip", "application/zip", b"PK\x03\x04zip")))
     dovecot.append(mail("Attached.", sender="noreply@portal.example",
                         attachment=("policy.zip", "application/zip", b"PK\x03\x04zip")))
-    assert ingestor.run_once().outcomes == {"quarantined": 2}
-    [notice] = rows(helpdesk, OutboxMessage, OutboxMessage.kind == OutboxKind.NOTICE)
-    assert notice.recipients == ["jane@acme.example"] and notice.headers["Auto-Submitted"] == "auto-replied"
-    assert "without archives" in notice.body and "sans archive" in notice.body and "sin archivos" in notice.body
+    assert ingestor.run_once().outcomes == {"quarantined": 3}
+    to_jane, to_marie = rows(helpdesk, OutboxMessage, OutboxMessage.kind == OutboxKind.NOTICE)
+    assert to_jane.recipients == ["jane@acme.example"] and to_jane.headers["Auto-Submitted"] == "auto-replied"
+    # Too short to tell its language: all three; Marie's French is read, so she is answered in French.
+    assert "without archives" in to_jane.body and "sans archive" in to_jane.body and "sin archivos" in to_jane.body
+    assert to_marie.recipients == ["marie@usine.example"]
+    assert "sans archive" in to_marie.body and "without archives" not in to_marie.body
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the rule is the store's either way
