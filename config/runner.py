@@ -1,11 +1,12 @@
 """``helpdesk run``: the whole helpdesk in one process.
 
-Four parts, each in its own thread, sharing one stop signal:
+Five parts, each in its own thread, sharing one stop signal:
 - mail in: the IMAP mailbox (IDLE, or polling) or, with no mail server
   configured, the local drop folder;
 - mail out: the outbox over SMTP or, with none configured, to a local folder;
 - the Telegram bot, when a token is configured (its own asyncio loop);
-- the scheduler, in the process that holds the scheduler lock.
+- the scheduler, in the process that holds the scheduler lock;
+- the specialist's web console (``HELPDESK_WEB_HOST``/``_PORT``; ``HELPDESK_WEB=off`` leaves it out).
 
 Each part is supervised on its own: when it fails (Telegram unreachable or
 refusing the token, the mail server down, the database gone for a moment) one

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from config.cli import app
 from config.scheduler import SchedulerLeadership
 from kb.db import make_engine
+from tests.peers.mail import free_port
 
 
 def dropped_email(folder, text_="Can we employ 16-year-olds in our packaging plant?"):
@@ -32,7 +33,8 @@ def dropped_email(folder, text_="Can we employ 16-year-olds in our packaging pla
 def test_helpdesk_run_triages_a_dropped_email_writes_its_mail_and_stops_on_sigterm(tmp_path, trained_model_path):
     shutil.copy(trained_model_path, tmp_path / "topic-model.npz")
     dropped_email(tmp_path / "inbox")
-    env = {**os.environ, "HELPDESK_DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"}
+    env = {**os.environ, "HELPDESK_DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}",
+           "HELPDESK_WEB_PORT": str(free_port())}
     process = subprocess.Popen([sys.executable, "-c", "from config.cli import main; main()", "run",
                                 "--tick-seconds", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

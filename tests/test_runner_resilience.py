@@ -18,6 +18,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from tests.peers.mail import free_port
 from aiohttp import web
 from pydantic import SecretStr
 
@@ -44,7 +46,8 @@ class HelpdeskProcess:
         self.data = tmp_path
         shutil.copy(trained_model_path, tmp_path / "topic-model.npz")
         base = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
-        env = {**base, "HELPDESK_DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}", **env}
+        env = {**base, "HELPDESK_DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}",
+               "HELPDESK_WEB_PORT": str(free_port()), **env}
         self.started = time.monotonic()
         self.process = subprocess.Popen([sys.executable, "-c", "from config.cli import main; main()", "run",
                                          "--tick-seconds", "1"], env=env, stdout=subprocess.PIPE,

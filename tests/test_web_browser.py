@@ -25,7 +25,8 @@ from tests.peers.browser import chromium, live_console, needs_chromium  # noqa: 
 pytestmark = needs_chromium
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
-NEW_REPLY = "Dear Ms Osei,\n\nYoung people of 16 may do light work that is not hazardous, away from the sealing machines."
+NEW_REPLY = ("Dear Ms Osei,\n\nYoung people of 16 may do light work that is not hazardous, away from the sealing "
+             "machines.")
 
 
 def jane_writes(service) -> str:
@@ -51,15 +52,14 @@ def sign_in(driver, url: str, name: str, password: str) -> None:
 
 
 def click_and_wait(driver, element) -> None:
-    """Click a button or link and wait until the next page has replaced this one."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
+    """Click a button or link and wait until the next page has replaced this one and finished loading."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    page = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script("window.beforeTheClick = true")
     element.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
-    WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(  # mid-navigation, the driver may err
+        lambda d: d.execute_script("return window.beforeTheClick === undefined && document.readyState === 'complete'"))
 
 
 def flash(driver) -> str:
@@ -86,7 +86,8 @@ def test_maria_answers_an_email_from_the_console_and_victor_cannot_send(helpdesk
     for box in chromium.find_elements(By.CSS_SELECTOR, "input[name='topics']"):
         if box.is_selected() != (box.get_attribute("value") in ("child_labour", "osh")):
             box.click()
-    click_and_wait(chromium, chromium.find_element(By.CSS_SELECTOR, f"form[action='/queries/{reference}/topics'] button"))
+    topics_form = f"form[action='/queries/{reference}/topics'] button"
+    click_and_wait(chromium, chromium.find_element(By.CSS_SELECTOR, topics_form))
     assert "Topics set: child_labour, osh" in flash(chromium)
     assert "OSH" in chromium.find_element(By.ID, "consultations").text
 
@@ -143,8 +144,8 @@ def test_screenshots_of_the_queue_and_a_query_page(helpdesk, live_console, chrom
         service.submit_query(QuerySubmission(
             text=item["text"], channel=Channel.EMAIL, subject=item.get("subject"), email=item.get("email"),
             name=item.get("name"), organisation=item.get("organisation"), country=item.get("country"),
-            requester_type=item.get("type"), sector=item.get("sector"), hold_for_release=item.get("confidential", False),
-            confidential=item.get("confidential", False)))
+            requester_type=item.get("type"), sector=item.get("sector"),
+            hold_for_release=item.get("confidential", False), confidential=item.get("confidential", False)))
     reference = jane_writes(service)
     clock.now = MONDAY + timedelta(days=1)
     assert early

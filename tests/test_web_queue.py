@@ -134,3 +134,16 @@ def test_the_queue_costs_a_few_statements_however_many_queries(helpdesk, maria, 
         event.remove(helpdesk.engine, "before_cursor_execute", listener)
     work = [s for s in statements if not s.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "BEGIN"))]
     assert len(work) <= 3, work  # the account, the page of rows, their topics
+
+
+def test_a_long_queue_comes_a_page_at_a_time_most_urgent_first(helpdesk, maria, clock, monkeypatch):
+    import web.views
+
+    monkeypatch.setattr(web.views, "PAGE_SIZE", 4)
+    made = a_morning(helpdesk.service, clock)
+    first = maria.get("/").text
+    assert references(first) == [made[k] for k in ("manual", "held", "draft_ready", "late_inputs")]
+    assert "6 queries, 1–4 shown" in first and 'href="/?offset=4"' in first
+    second = maria.get("/?offset=4").text
+    assert references(second) == [made["at_risk"], made["open"]] and "← more urgent" in second
+    assert "Nothing on this page" in maria.get("/?offset=40").text

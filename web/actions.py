@@ -55,7 +55,9 @@ def extend(service, reference: str, form: FormData, actor: str) -> str:
 
 def release(service, reference: str, form: FormData, actor: str) -> str:
     added = service.release_query(reference, actor=actor)
-    return "Released" + (f"; consulting {', '.join(added)}" if added else "; no topic found: set its topics to route it")
+    if not added:
+        return "Released; no topic found: set its topics to route it"
+    return f"Released; consulting {', '.join(added)}"
 
 
 def close(service, reference: str, form: FormData, actor: str) -> str:

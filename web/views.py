@@ -165,9 +165,9 @@ class Console:
             log.warning("console: POST %s refused: missing or wrong CSRF token", request.url.path)
             return self.render(request, session, "error.html", status=403, message=CSRF_REFUSED)
         account = await self._who(session)
-        if account is None:
-            return self._to_login(request, session)
         reference, name = request.path_params["reference"], request.path_params["action"]
+        if account is None:  # signed out meanwhile: back to the query's page once signed in again
+            return self.redirect(session, "/login?" + urlencode({"next": f"/queries/{quote(reference)}"}))
         if not account.may_act:
             return self.render(request, session, "error.html", status=403, account=account,
                                message=f"{account.name} is a viewer: viewers read queries but cannot act on them")

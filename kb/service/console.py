@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select, true
+from sqlalchemy import and_, case, exists, func, literal, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
 
 from kb.accounts import AccountView
@@ -165,8 +165,12 @@ class ConsoleUseCases(ServiceBase):
         reveal = account is not None and account.may_act
         today = self.clock().date()
         open_ = list(OPEN_STATUSES)
-        inputs_overdue = exists().where(Consultation.query_id == Query.id, Consultation.input_received_at.is_(None),
-                                        Consultation.due_date < today)
+        # A scalar subquery with LIMIT 1, not EXISTS: PostgreSQL would hash every consultation ever made for an
+        # EXISTS, where this looks up only the candidate queries' own (by index).
+        inputs_overdue = (select(literal(1)).where(Consultation.query_id == Query.id,
+                                                   Consultation.input_received_at.is_(None),
+                                                   Consultation.due_date < today)
+                          .limit(1).scalar_subquery().is_not(None))
         priority = case(
             (Query.status == QueryStatus.MANUAL_TRIAGE, 0),
             (Query.status == QueryStatus.HELD, 1),
