@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run demo test bench bench-mail peers
+.PHONY: run demo test bench bench-mail bench-web peers
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -32,3 +32,6 @@ bench: $(STAMP)
 
 bench-mail: $(STAMP) peers
 	$(PY) bench/ingest_bench.py
+
+bench-web: $(STAMP) peers
+	$(PY) bench/web_bench.py

@@ -8,6 +8,7 @@ PermissionError from the service is shown on the page by the caller.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Callable
 
 from starlette.datastructures import FormData
@@ -43,6 +44,20 @@ def send(service, reference: str, form: FormData, actor: str) -> str:
     extra = {"without_clearance": reason} if reason else {}
     sent = service.send_reply(reference, actor, text, **extra)
     return f"Reply queued ({len(sent)} characters); it goes out with the next outbox pass"
+
+
+def request_clearance(service, reference: str, form: FormData, actor: str) -> str:
+    """Ask the checked consulted departments to agree the draft by the date given (empty: the service's default)."""
+    departments = [d for d in form.getlist("departments") if isinstance(d, str) and d]
+    if not departments:
+        raise ValueError("check at least one consulted department to ask for clearance")
+    due = _text(form, "due")
+    try:
+        due_date = date.fromisoformat(due) if due else None
+    except ValueError:
+        raise ValueError(f"the clearance deadline {due!r} is not a date (YYYY-MM-DD)") from None
+    asked = service.request_clearance(reference, departments, due=due_date, actor=actor)
+    return f"Clearance requested from {', '.join(asked)}"
 
 
 def extend(service, reference: str, form: FormData, actor: str) -> str:
@@ -87,5 +102,5 @@ def update_requester(service, reference: str, form: FormData, actor: str) -> str
 
 ACTIONS: dict[str, Callable[..., str]] = {
     "topics": set_topics, "draft": save_draft, "send": send, "extend": extend, "release": release,
-    "close": close, "promote": promote, "publish": publish, "requester": update_requester,
+    "close": close, "clearance": request_clearance, "promote": promote, "publish": publish, "requester": update_requester,
 }

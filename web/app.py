@@ -53,6 +53,9 @@ def create_app(service, *, secret_key: str, secure_cookies: bool = True) -> Star
         Route("/logout", console.logout, methods=["POST"]),
         Route("/queries/{reference}", console.query_page, methods=["GET"]),
         Route("/queries/{reference}/{action}", console.act, methods=["POST"]),
+        Route("/focal-points", console.focal_points, methods=["GET"]),
+        Route("/quarantine", console.quarantine, methods=["GET"]),
+        Route("/quarantine/{stored_id:int}/release", console.release_quarantined, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 

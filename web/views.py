@@ -1,5 +1,7 @@
 """The console's views: sign in and out, the review queue, a query's page, and its actions.
 
+The focal points and quarantine pages live in ``web.pages`` (a mixin of ``Console``).
+
 Every request reads the signed session, checks that its account still exists
 (``service.account``), and every POST first checks the CSRF token: a POST
 without the session's token is refused with 403 before anything else happens.
@@ -20,6 +22,7 @@ from kb.accounts import AccountView, SignInRefused
 from kb.models import Channel, QueryStatus, RequesterType
 from kb.service.console import PRIORITIES, QueueFilters
 from web.actions import ACTIONS
+from web.pages import CSRF_REFUSED, ConsolePages
 from web.session import SessionCookies, SessionData
 
 log = logging.getLogger("helpdesk.web")
@@ -27,11 +30,10 @@ log = logging.getLogger("helpdesk.web")
 #: What the service raises when an action does not fit (a rule, a state, a missing thing): shown, never a 500.
 SHOWN_ERRORS = (ValueError, LookupError, PermissionError)
 PAGE_SIZE = 100
-CSRF_REFUSED = "missing or wrong CSRF token: reload the page and try again"
 
 
-class Console:
-    """The views over one service; ``create_app`` routes requests to them."""
+class Console(ConsolePages):
+    """The views over one service; ``create_app`` routes requests to them (the other pages: ``web.pages``)."""
 
     def __init__(self, service, cookies: SessionCookies, templates) -> None:
         self.service, self.cookies, self.templates = service, cookies, templates
@@ -41,6 +43,7 @@ class Console:
                account: AccountView | None = None, headers: dict | None = None, **context) -> HTMLResponse:
         page = self.templates.get_template(template).render(
             request=request, account=account, csrf_token=session.csrf, flash=session.take_flash(),
+            quarantined=getattr(request.state, "quarantined", 0),
             error=context.pop("error", None), **context)
         response = HTMLResponse(page, status_code=status, headers={"cache-control": "no-store", **(headers or {})})
         self.cookies.write(response, session)
@@ -54,14 +57,21 @@ class Console:
     def plain_error(self, request: Request, status: int, message: str) -> HTMLResponse:
         return self.render(request, self.cookies.read(request), "error.html", status=status, message=message)
 
-    async def _who(self, session: SessionData) -> AccountView | None:
-        """The signed-in account, or None; a removed account's session ends here."""
+    async def _who(self, session: SessionData, request: Request | None = None) -> AccountView | None:
+        """The signed-in account, or None; a removed account's session ends here. With ``request``, also counts
+        the quarantined emails for the page's header."""
         if not session.name:
             return None
-        account = await run_in_threadpool(self.service.account, session.name)
+        account, quarantined = await run_in_threadpool(self._account_and_count, session.name, request is not None)
         if account is None:
             session.sign_out()
+        elif request is not None:
+            request.state.quarantined = quarantined
         return account
+
+    def _account_and_count(self, name: str, count: bool) -> tuple[AccountView | None, int]:
+        account = self.service.account(name)
+        return account, (self.service.quarantine_count() if account is not None and count else 0)
 
     def _to_login(self, request: Request, session: SessionData) -> Response:
         wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -70,7 +80,7 @@ class Console:
     # -------------------------------------------------------------- signing in
     async def login_form(self, request: Request) -> Response:
         session = self.cookies.read(request)
-        if await self._who(session) is not None:
+        if await self._who(session, request) is not None:
             return self.redirect(session, _local(request.query_params.get("next")))
         return self.render(request, session, "login.html", next=_local(request.query_params.get("next")), name="")
 
@@ -107,7 +117,7 @@ class Console:
     # ------------------------------------------------------------------- pages
     async def queue(self, request: Request) -> Response:
         session = self.cookies.read(request)
-        account = await self._who(session)
+        account = await self._who(session, request)
         if account is None:
             return self._to_login(request, session)
         params = request.query_params
@@ -136,7 +146,7 @@ class Console:
 
     async def query_page(self, request: Request) -> Response:
         session = self.cookies.read(request)
-        account = await self._who(session)
+        account = await self._who(session, request)
         if account is None:
             return self._to_login(request, session)
         return await self._query(request, session, account, request.path_params["reference"])
@@ -164,7 +174,7 @@ class Console:
         if not session.token_matches(form.get("csrf_token")):
             log.warning("console: POST %s refused: missing or wrong CSRF token", request.url.path)
             return self.render(request, session, "error.html", status=403, message=CSRF_REFUSED)
-        account = await self._who(session)
+        account = await self._who(session, request)
         reference, name = request.path_params["reference"], request.path_params["action"]
         if account is None:  # signed out meanwhile: back to the query's page once signed in again
             return self.redirect(session, "/login?" + urlencode({"next": f"/queries/{quote(reference)}"}))

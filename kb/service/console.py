@@ -7,6 +7,9 @@
 - ``console_query``: everything about one query for its page, in one unit of work.
 - ``update_requester``: the requester's organisation, sector, country (the
   region follows), type, and the query's confidentiality, recorded in its history.
+- ``focal_points_overview``: each department, its focal points, its open
+  consultations and its median days to give input (two SQL queries in all).
+- ``quarantine_count``: how many inbound emails wait in quarantine (one COUNT).
 
 Who may see what is decided here, not in the web adapter: a reader who may not
 act (a viewer) never receives a confidential query's requester identity, and
@@ -23,16 +26,19 @@ from sqlalchemy import and_, case, exists, func, literal, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
 
 from kb.accounts import AccountView
+from kb.inbound import Outcome
 from kb.intake import parse_requester_type
 from kb.models import (
     QA,
     OPEN_STATUSES,
     Channel,
+    Clearance,
     Consultation,
     OutboxMessage,
     Query,
     QueryStatus,
     QueryTopic,
+    RawEmail,
     Requester,
 )
 from kb.service.core import QueryNotFoundError, ServiceBase
@@ -121,6 +127,13 @@ class ConsoleQuery:
     release_preview: tuple[str | None, str] | None = None
     promoted_qa: dict[str, Any] | None = None
     reasons: list[str] = field(default_factory=list)
+    #: Every clearance asked (each round's), oldest first; ``verdict`` None while the department is silent.
+    clearances: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def clearance_pending(self) -> list[str]:
+        """The departments asked to clear the draft that have not answered (the reply waits for them)."""
+        return sorted({c["department"] for c in self.clearances if c["answered_at"] is None})
 
     @property
     def is_open(self) -> bool:
@@ -262,7 +275,8 @@ class ConsoleUseCases(ServiceBase):
                 select(Query).where(Query.reference == reference.strip().upper())
                 .options(joinedload(Query.requester), selectinload(Query.topics), selectinload(Query.messages),
                          selectinload(Query.consultations).selectinload(Consultation.inputs),
-                         selectinload(Query.drafts), selectinload(Query.events)))
+                         selectinload(Query.drafts), selectinload(Query.events),
+                         selectinload(Query.clearances).joinedload(Clearance.consultation)))
             if query is None:
                 raise QueryNotFoundError(f"no query with reference {reference!r}")
             outbox = list(session.scalars(select(OutboxMessage).where(OutboxMessage.query_id == query.id)
@@ -335,7 +349,47 @@ class ConsoleUseCases(ServiceBase):
             promoted_qa=None if qa is None else {"key": qa.key, "question": qa.question, "answer": qa.answer,
                                                  "published": qa.published},
             reasons=[mask(x) for x in decision.get("reasons", [])],
+            clearances=[{"department": c.consultation.department_code, "requested_at": c.requested_at,
+                         "requested_by": c.requested_by, "due_date": c.due_date, "verdict": c.verdict,
+                         "comment": mask(c.comment), "answered_at": c.answered_at, "answered_by": c.answered_by,
+                         "reminders_sent": c.reminders_sent,
+                         "overdue": c.answered_at is None and c.due_date < today} for c in query.clearances],
         )
+
+    # ------------------------------------------------------------ focal points
+    def focal_points_overview(self) -> list[dict[str, Any]]:
+        """Each department (the policy's, then any other consulted): its focal points, its open consultations
+        (on open queries, input awaited) and its median days from request to input, over the inputs received."""
+        today = self.clock().date()
+        awaited = (select(Consultation.department_code, Query.reference, Consultation.due_date,
+                          Consultation.reminders_sent, Consultation.requested_at)
+                   .join(Query, Query.id == Consultation.query_id)
+                   .where(Consultation.input_received_at.is_(None), Query.status.in_(list(OPEN_STATUSES)))
+                   .order_by(Consultation.due_date, Query.reference))
+        answered = (select(Consultation.department_code, Consultation.requested_at, Consultation.input_received_at)
+                    .where(Consultation.input_received_at.is_not(None)))
+        with self.unit_of_work() as session:
+            open_rows, done_rows = session.execute(awaited).all(), session.execute(answered).all()
+        days: dict[str, list[float]] = {}
+        for code, requested, received in done_rows:
+            days.setdefault(code, []).append(max((received - requested).total_seconds(), 0) / 86400)
+        pending: dict[str, list[dict[str, Any]]] = {}
+        for code, reference, due, reminders, requested in open_rows:
+            pending.setdefault(code, []).append({"reference": reference, "due_date": due, "requested_at": requested,
+                                                 "reminders_sent": reminders, "overdue": due < today})
+        departments = self.policy.departments
+        codes = list(departments) + sorted((set(pending) | set(days)) - set(departments))
+        return [{"code": code, "name": departments[code].name if code in departments else code,
+                 "focal_points": [(fp.name, fp.email) for fp in departments[code].focal_points]
+                 if code in departments else [],
+                 "open": pending.get(code, []), "inputs": len(days.get(code, [])),
+                 "median_days": _median(days.get(code, []))} for code in codes]
+
+    def quarantine_count(self) -> int:
+        """How many inbound emails are quarantined (the console's header shows it)."""
+        with self.unit_of_work() as session:
+            return session.scalar(select(func.count()).select_from(RawEmail)
+                                  .where(RawEmail.outcome == Outcome.QUARANTINED.value)) or 0
 
     # -------------------------------------------------------------- the requester
     def update_requester(self, reference: str, *, organisation: str | None, sector: str | None,
@@ -376,6 +430,13 @@ class ConsoleUseCases(ServiceBase):
 def true_if(reveal: bool, condition):
     """``condition`` for readers who may not see confidential identities; no condition for the others."""
     return true() if reveal else condition
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered, middle = sorted(values), len(values) // 2
+    return ordered[middle] if len(values) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _is_requester(sender: str | None, requester: Requester) -> bool:
