@@ -47,18 +47,11 @@ class ConsolePages:
         return self.render(request, session, "quarantine.html", account=account, rows=rows)
 
     async def release_quarantined(self, request: Request) -> Response:
-        """Put one quarantined email back in the queue: CSRF, then the account, then its role, then ONE call."""
-        session = self.cookies.read(request)
-        form = await request.form()
-        if not session.token_matches(form.get("csrf_token")):
-            log.warning("console: POST %s refused: missing or wrong CSRF token", request.url.path)
-            return self.render(request, session, "error.html", status=403, message=CSRF_REFUSED)
-        account = await self._who(session, request)
-        if account is None:
-            return self.redirect(session, "/login?next=/quarantine")
-        if not account.may_act:
-            return self.render(request, session, "error.html", status=403, account=account,
-                               message=f"{account.name} is a viewer: viewers read the quarantine but cannot release")
+        """Put one quarantined email back in the queue: through the gate, then ONE call."""
+        passed = await self.gate(request, "/quarantine", "read the quarantine but cannot release")
+        if isinstance(passed, Response):
+            return passed
+        session, _, account = passed
         stored = request.path_params["stored_id"]
         try:
             await run_in_threadpool(self.service.release_quarantined, int(stored), actor=account.name)

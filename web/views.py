@@ -167,20 +167,31 @@ class Console(ConsolePages):
                            topic_choices=topic_choices, requester_types=[t.value for t in RequesterType])
 
     # ----------------------------------------------------------------- actions
-    async def act(self, request: Request) -> Response:
-        """One action on one query: CSRF, then the account, then its role, then ONE call on the service."""
+    async def gate(self, request: Request, back_to: str, refusal: str):
+        """Every action's door, in order: the CSRF token, then a signed-in account, then a role that may act.
+
+        Returns (session, form, account), or the response that refuses (nothing changed).
+        """
         session = self.cookies.read(request)
         form = await request.form()
         if not session.token_matches(form.get("csrf_token")):
             log.warning("console: POST %s refused: missing or wrong CSRF token", request.url.path)
             return self.render(request, session, "error.html", status=403, message=CSRF_REFUSED)
         account = await self._who(session, request)
-        reference, name = request.path_params["reference"], request.path_params["action"]
-        if account is None:  # signed out meanwhile: back to the query's page once signed in again
-            return self.redirect(session, "/login?" + urlencode({"next": f"/queries/{quote(reference)}"}))
+        if account is None:  # signed out meanwhile: back to where they were once signed in again
+            return self.redirect(session, "/login?" + urlencode({"next": back_to}))
         if not account.may_act:
             return self.render(request, session, "error.html", status=403, account=account,
-                               message=f"{account.name} is a viewer: viewers read queries but cannot act on them")
+                               message=f"{account.name} is a viewer: viewers {refusal}")
+        return session, form, account
+
+    async def act(self, request: Request) -> Response:
+        """One action on one query: through the gate, then ONE call on the service."""
+        reference, name = request.path_params["reference"], request.path_params["action"]
+        passed = await self.gate(request, f"/queries/{quote(reference)}", "read queries but cannot act on them")
+        if isinstance(passed, Response):
+            return passed
+        session, form, account = passed
         action = ACTIONS.get(name)
         if action is None:
             return self.render(request, session, "error.html", status=404, account=account,
