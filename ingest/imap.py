@@ -183,8 +183,9 @@ class MailboxIngestor:
                 report = self.run_once()
             except NETWORK_ERRORS as exc:
                 since = self.failing_since = self.failing_since or self.service.clock()
-                log.warning("IMAP connection problem (%s); reconnecting in %.0f s", exc, backoff)
-                self._tell_specialist(lambda: self.service.mailbox_unreachable(since, str(exc)))
+                error = str(exc)
+                log.warning("IMAP connection problem (%s); reconnecting in %.0f s", error, backoff)
+                self._tell_specialist(lambda: self.service.mailbox_unreachable(since, error))
                 self.close()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, max_backoff)

@@ -56,10 +56,6 @@ def label(status: QueryStatus) -> str:
     return status.value.replace("_", " ")
 
 
-def can_become(current: QueryStatus, target: QueryStatus) -> bool:
-    return target in ALLOWED[current]
-
-
 def begin(query: Query) -> None:
     """A new query starts its life as ``new`` (its "received" event says when and how)."""
     if query.status is not None:

@@ -10,7 +10,6 @@ retried, then quarantined with the reason beside it.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading

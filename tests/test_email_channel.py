@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from ingest.imap import ImapSettings, MailboxIngestor
 from ingest.smtp import OutboxSender, SmtpSettings
 from kb.db import unit_of_work
-from ingest.parsing import parse_email
 from kb.models import Attachment, Consultation, OutboxMessage, Query, RawEmail
 from tests.peers.mail import CuttingProxy, SmtpSink, free_port
 

@@ -40,9 +40,7 @@ def save_draft(service, reference: str, form: FormData, actor: str) -> str:
 def send(service, reference: str, form: FormData, actor: str) -> str:
     """Approve and queue the reply: the text in the box (which may differ from the saved draft)."""
     text = _raw(form, "draft").strip() or None
-    reason = _text(form, "without_clearance")
-    extra = {"without_clearance": reason} if reason else {}
-    sent = service.send_reply(reference, actor, text, **extra)
+    sent = service.send_reply(reference, actor, text, without_clearance=_text(form, "without_clearance") or None)
     return f"Reply queued ({len(sent)} characters); it goes out with the next outbox pass"
 
 

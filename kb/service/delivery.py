@@ -48,7 +48,9 @@ class DeliveryUseCases(ServiceBase):
             row = mark_failed(session, outbox_id, now, error, permanent=permanent, retry_at=retry_at)
             if row is None:
                 return False
-            log.warning("outbox %d (%s) given up: %s", outbox_id, row.kind.value, error[:200])
+            # The error names the recipient's address: it stays on the row and the query, not in the log.
+            log.warning("outbox %d (%s) given up%s; see the query's history", outbox_id, row.kind.value,
+                        " (refused for good)" if permanent else "")
             if row.kind is OutboxKind.REPLY and row.query_id is not None:
                 query = session.get(Query, row.query_id)
                 if query.status is QueryStatus.ANSWERED:

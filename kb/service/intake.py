@@ -38,7 +38,7 @@ from kb.notices import acknowledgement, routing_notice
 from kb.outbox import queue
 from kb.review import ReviewError
 from kb.service.core import ServiceBase
-from kb.triage import Route, TriageDecision, route, triage
+from kb.triage import Route, TriageDecision, triage
 from kb.views import TriageReport, triage_report
 
 log = logging.getLogger("kb.service")
