@@ -67,6 +67,15 @@ def _open() -> Helpdesk:
     return bootstrap(Settings())
 
 
+def _register_groups() -> None:
+    from config import cli_qa
+
+    cli_qa.register(app, _friendly, _open, console)
+
+
+_register_groups()
+
+
 @app.command()
 @_friendly
 def demo(samples: Path = typer.Option(SAMPLES, help="TOML file of sample queries")) -> None:
@@ -229,25 +238,11 @@ def promote(
     """Turn an answered query and its reply into an anonymised draft Q&A, to review and publish."""
     with _open() as helpdesk:
         key = helpdesk.service.promote_to_qa(reference, override_confidential=override_confidential)
-        qa = helpdesk.service.draft_qa(key)
-    console.print(f"{reference}: anonymised draft Q&A [bold]{key}[/] (not published yet)\n\nQ: {qa['question']}\n\n"
-                  f"A: {qa['answer']}\n\nEdit and publish: helpdesk qa-publish {key} [--question-file F] "
+        version = helpdesk.service.qa_show(key).versions
+        version = next(iter(version.values()))
+    console.print(f"{reference}: anonymised draft Q&A [bold]{key}[/] (not published yet)\n\nQ: {version.question}\n\n"
+                  f"A: {version.answer}\n\nEdit and publish: helpdesk qa publish {key} [--question-file F] "
                   "[--answer-file F]", highlight=False)
-
-
-@app.command("qa-publish")
-@_friendly
-def qa_publish(
-    key: str,
-    question_file: Optional[Path] = typer.Option(None, help="Final wording of the question"),
-    answer_file: Optional[Path] = typer.Option(None, help="Final wording of the answer"),
-) -> None:
-    """Publish a draft Q&A (e.g. one promoted from a query): the matcher and /faq use it from now on."""
-    with _open() as helpdesk:
-        helpdesk.service.publish_qa(
-            key, question=question_file.read_text(encoding="utf-8") if question_file else None,
-            answer=answer_file.read_text(encoding="utf-8") if answer_file else None)
-    console.print(f"Q&A {key} published")
 
 
 @app.command()

@@ -105,24 +105,25 @@ def compose_draft(
     parts.append(t["thanks"].format(helpdesk=helpdesk, reference=reference))
     notes: list[str] = []
     good = [m for m in matches if m.good]
-    # Prefer an answer already written in the requester's language.
-    good.sort(key=lambda m: (m.entry.language != language, -m.score))
+    # Prefer a Q&A that has a version in the requester's language.
+    good.sort(key=lambda m: (m.entry.in_language(language) is None, -m.score))
     sources: list[dict] = []
     if good:
         best = good[0]
-        parts += ["", t["answer_intro"].format(topics=topics), "", best.entry.answer.strip()]
+        parts += ["", t["answer_intro"].format(topics=topics), "", _answer(best, language)]
         sources.append({"qa_id": best.entry.id, "qa_key": best.entry.key, "score": best.score})
         notes.append(f"Drafted from Q&A {best.entry.key} (score {best.score:.0f}, shared terms: "
                      f"{', '.join(best.shared_terms) or 'none'}). Check it fits the requester's situation.")
         extra = next((m for m in good[1:] if set(m.entry.topics) - set(best.entry.topics)), None)
         if extra is not None:
-            parts += ["", t["see_also"], "", extra.entry.answer.strip()]
+            parts += ["", t["see_also"], "", _answer(extra, language)]
             sources.append({"qa_id": extra.entry.id, "qa_key": extra.entry.key, "score": extra.score})
-        for source in good[: len(sources)]:
-            if source.entry.language != language:
+        for source in (best, extra):
+            if source is not None and source.entry.in_language(language) is None:
                 notes.append(
-                    f"Q&A {source.entry.key} is in {LANGUAGE_NAMES.get(source.entry.language, source.entry.language)}"
-                    f": translate it into {LANGUAGE_NAMES.get(language, language)} before sending."
+                    f"Q&A {source.entry.key} has no {LANGUAGE_NAMES.get(language, language)} version: translate "
+                    f"its {LANGUAGE_NAMES.get(source.entry.language, source.entry.language)} version (quoted "
+                    "above) before sending, and add the translation to the bank."
                 )
         parts += ["", t["disclaimer"], "", t["feedback"]]
     else:
@@ -135,3 +136,9 @@ def compose_draft(
         )
     parts += ["", t["closing"].format(helpdesk=helpdesk)]
     return DraftProposal(language, "\n".join(parts), tuple(notes), tuple(sources))
+
+
+def _answer(match: QAMatch, language: str) -> str:
+    """The matched Q&A's answer in the requester's language when it has that version, else the matched one."""
+    version = match.entry.in_language(language)
+    return (version[1] if version else match.entry.answer).strip()

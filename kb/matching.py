@@ -48,6 +48,14 @@ class QAEntry:
     answer: str
     topics: tuple[str, ...]
     language: str
+    #: Every version of the Q&A as (language, question, answer); this entry is the one in ``language``.
+    versions: tuple[tuple[str, str, str], ...] = ()
+
+    def in_language(self, language: str) -> tuple[str, str] | None:
+        """This Q&A's (question, answer) in ``language``, when it has that version."""
+        if language == self.language:
+            return self.question, self.answer
+        return next(((q, a) for lang, q, a in self.versions if lang == language), None)
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,11 @@ class Analyser:
 
 
 class QAMatcher:
-    """An immutable index over a Q&A bank; rebuild it when the bank changes."""
+    """An immutable index over a Q&A bank; rebuild it when the bank changes.
+
+    Each language version of a Q&A is its own entry (sharing the Q&A's ``id``); a match names the
+    version that matched best, and a Q&A is never proposed twice.
+    """
 
     def __init__(self, entries: Iterable[QAEntry], analyser: Analyser | None = None) -> None:
         self.analyser = analyser or Analyser()
@@ -180,7 +192,13 @@ class QAMatcher:
             results.append((score, int(doc), lexical, fuzzy))
         results.sort(key=lambda r: -r[0])
         matches = []
-        for score, doc, lexical, fuzzy in results[:k]:
+        seen: set[int] = set()
+        for score, doc, lexical, fuzzy in results:  # one match per Q&A: its best-matching version
+            if len(matches) == k:
+                break
+            if self.entries[doc].id in seen:
+                continue
+            seen.add(self.entries[doc].id)
             shared = self._shared_terms(query_terms, doc)
             good = score >= good_score and len(shared) >= MIN_SHARED_TERMS_FOR_GOOD
             matches.append(QAMatch(self.entries[doc], round(score, 1), round(lexical, 3), round(fuzzy, 1), shared, good))

@@ -414,21 +414,54 @@ class Feedback(Base):
 
 
 class QA(Base):
-    """One entry of the Q&A bank."""
+    """One entry of the Q&A bank: its topics and state; its wording lives in its language versions.
+
+    Draft (not published, not withdrawn), published, or withdrawn (kept, with the reason, never deleted).
+    ``language`` is the language it was first written in. ``edited_by`` names the account that last
+    changed it by hand: the shipped bank's seeding never overwrites such a Q&A.
+    """
 
     __tablename__ = "qa"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(120), unique=True)
-    question: Mapped[str] = mapped_column(Text)
-    answer: Mapped[str] = mapped_column(Text)
     topics: Mapped[list[Any]] = mapped_column(default=list)
     language: Mapped[str] = mapped_column(String(8))
     origin: Mapped[QAOrigin] = mapped_column(_enum(QAOrigin))
     source_query_id: Mapped[Optional[int]] = mapped_column(ForeignKey("query.id"))
     published: Mapped[bool] = mapped_column(Boolean, default=True)
+    withdrawn_at: Mapped[Optional[datetime]]
+    withdrawn_reason: Mapped[Optional[str]] = mapped_column(Text)
+    edited_by: Mapped[Optional[str]] = mapped_column(String(120))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+    versions: Mapped[list["QAVersion"]] = relationship(
+        back_populates="qa", cascade="all, delete-orphan", order_by="QAVersion.language", lazy="selectin")
+
+    def version(self, language: str) -> Optional["QAVersion"]:
+        return next((v for v in self.versions if v.language == language), None)
+
+    @property
+    def original(self) -> "QAVersion":
+        """The version in the language it was written in (else the first one)."""
+        return self.version(self.language) or self.versions[0]
+
+
+class QAVersion(Base):
+    """A Q&A's question and answer in one language (English, French or Spanish)."""
+
+    __tablename__ = "qa_version"
+    __table_args__ = (UniqueConstraint("qa_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    qa_id: Mapped[int] = mapped_column(ForeignKey("qa.id"), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+    qa: Mapped[QA] = relationship(back_populates="versions")
 
 
 class RawEmail(Base):

@@ -17,6 +17,7 @@ from kb import lifecycle
 from kb.models import (
     OPEN_STATUSES,
     QA,
+    QAVersion,
     Channel,
     Direction,
     Message,
@@ -178,8 +179,9 @@ def promote_to_qa(service, session: Session, query: Query, actor: str, now: date
                  references=[query.reference])
     question, answer = anonymise(query.text, **known), anonymise(reply.text, **known)
     topics = [t.topic_code for t in query.topics if t.confirmed is not False]
-    qa = QA(key=key, question=question.text, answer=answer.text, topics=topics, language=query.language,
-            origin=QAOrigin.PROMOTED, source_query_id=query.id, published=False, created_at=now, updated_at=now)
+    qa = QA(key=key, topics=topics, language=query.language, origin=QAOrigin.PROMOTED, source_query_id=query.id,
+            published=False, edited_by=actor, created_at=now, updated_at=now)
+    qa.versions = [QAVersion(language=query.language, question=question.text, answer=answer.text, updated_at=now)]
     session.add(qa)
     for t in query.topics:  # a promoted answer confirms its topics
         if t.confirmed is None:
@@ -196,19 +198,23 @@ def promote_to_qa(service, session: Session, query: Query, actor: str, now: date
 
 def publish_qa(service, session: Session, key: str, actor: str, now: datetime, *, question: str | None = None,
                answer: str | None = None) -> QA:
-    """Publish a draft Q&A, with the specialist's final wording; the matcher and /faq use it from now on."""
-    qa = session.scalar(select(QA).where(QA.key == key))
-    if qa is None:
-        raise LookupError(f"no Q&A with key {key!r}")
+    """Publish a draft Q&A (or put a withdrawn one back), with the specialist's final wording of its original
+    version; the matcher and /faq use it from now on."""
+    from kb import qa_bank
+
+    qa = qa_bank.find_qa(session, key)
     if qa.published:
         raise ReviewError(f"Q&A {key} is already published")
-    if question is not None:
-        qa.question = question.strip()
-    if answer is not None:
-        qa.answer = answer.strip()
-    if not qa.question or not qa.answer:
-        raise ReviewError(f"Q&A {key} needs a question and an answer before it is published")
-    qa.published, qa.updated_at = True, now
+    original = qa.original
+    if question is not None or answer is not None:
+        qa_bank.edit_qa(qa, actor=actor, now=now, languages=service.policy.languages,
+                        topic_codes=service.policy.topic_codes, language=original.language,
+                        question=original.question if question is None else question,
+                        answer=original.answer if answer is None else answer)
+    try:
+        qa_bank.publish(qa, actor=actor, now=now)
+    except qa_bank.QAError as exc:
+        raise ReviewError(str(exc)) from None
     if qa.source_query_id is not None:
         service.record_event(session, session.get(Query, qa.source_query_id), "Q&A published", key, at=now,
                              actor=actor)

@@ -113,13 +113,13 @@ def test_promoting_a_reply_makes_an_anonymised_draft_that_is_published_only_afte
     service = helpdesk.service
     reference = promoted_story(helpdesk)
     key = service.promote_to_qa(reference)
-    qa = service.draft_qa(key)
-    assert qa["published"] is False
-    everything = qa["question"] + qa["answer"]
+    qa = service.qa_show(key)
+    assert qa.state == "draft"
+    everything = qa.versions["en"].question + qa.versions["en"].answer
     for secret in ("Jürgen", "Weber", "+49", "123 4567", "weber-textil", reference, "Hauptstrasse", "Dear",
                    "Kind regards"):
         assert secret not in everything, secret
-    assert "15-year-old apprentices" in qa["question"] and "Convention No. 138" in qa["answer"]
+    assert "15-year-old apprentices" in qa.versions["en"].question and "Convention No. 138" in qa.versions["en"].answer
     # Not public until the specialist publishes it: /faq and drafts do not see it.
     assert not any("apprenticeships are allowed from 14" in a for _, a in service.search_faq("apprentices light "
                                                                                               "work", "en"))

@@ -103,7 +103,7 @@ def test_spanish_query_gets_a_spanish_draft(service):
     assert "Gracias por contactar con el" in report.draft
 
 
-def test_an_answer_in_another_language_is_flagged_for_translation():
+def test_an_answer_without_the_requesters_language_version_is_flagged_for_translation():
     from kb.drafting import compose_draft
     from kb.matching import QAEntry, QAMatch
     from kb.qa_bank import shipped_qas
@@ -114,7 +114,23 @@ def test_an_answer_in_another_language_is_flagged_for_translation():
                           target_reply_date=date(2026, 3, 16), topic_names=["Seguridad y salud en el trabajo"],
                           matches=[QAMatch(entry, 70.0, 0.5, 70.0, ("danger", "stop"), True)])
     assert draft.text.startswith("Estimado/a señor/a:") and english["answer"] in draft.text
-    assert "Q&A osh-right-to-stop is in English: translate it into Spanish before sending." in draft.notes
+    assert any("osh-right-to-stop has no Spanish version: translate its English version" in n for n in draft.notes)
+
+
+def test_a_draft_quotes_the_version_in_the_requesters_language_whichever_version_matched():
+    from kb.drafting import compose_draft
+    from kb.matching import QAEntry, QAMatch
+
+    versions = (("en", "May workers stop work in danger?", "Yes, they may remove themselves from danger."),
+                ("es", "¿Pueden los trabajadores dejar de trabajar ante un peligro?",
+                 "Sí, pueden retirarse de una situación de peligro."))
+    matched_in_english = QAEntry(1, "osh-stop", *versions[0][1:], ("osh",), "en", versions)
+    draft = compose_draft(language="es", helpdesk="Helpdesk", reference="HD-2026-0001",
+                          target_reply_date=date(2026, 3, 16), topic_names=["Seguridad y salud en el trabajo"],
+                          matches=[QAMatch(matched_in_english, 70.0, 0.5, 70.0, ("danger", "stop"), True)])
+    assert "Sí, pueden retirarse de una situación de peligro." in draft.text
+    assert "Yes, they may" not in draft.text
+    assert not any("translate" in n for n in draft.notes)
 
 
 def test_query_without_a_good_match_gets_an_honest_holding_draft(service):

@@ -11,12 +11,14 @@ them opens a session. The use cases are grouped by who acts:
 - ``mail``: inbound email stored first and processed by workers, quarantine, the mailbox's health;
 - ``conversation``: the state a Telegram conversation keeps between messages;
 - ``accounts``: who may sign in to the console, and slowing down password guessing;
-- ``console``: the review queue, search and the pages only the web console shows.
+- ``console``: the review queue, search and the pages only the web console shows;
+- ``bank``: keeping the Q&A bank (versions in each language, withdrawal, CSV import and export).
 
 A query's status changes only through ``kb.lifecycle.transition``.
 """
 
 from kb.service.accounts import AccountUseCases
+from kb.service.bank import QABankUseCases
 from kb.service.console import ConsoleUseCases
 from kb.service.conversation import ChatState, ConversationUseCases
 from kb.service.core import NotAllowedError, QueryNotFoundError, utc_now
@@ -27,7 +29,7 @@ from kb.service.specialist import SpecialistUseCases
 
 
 class HelpdeskService(IntakeUseCases, SpecialistUseCases, DeliveryUseCases, MailUseCases, ConversationUseCases,
-                      AccountUseCases, ConsoleUseCases):
+                      AccountUseCases, ConsoleUseCases, QABankUseCases):
     """The helpdesk's use cases over one store, one policy and one topic model."""
 
 

@@ -138,15 +138,20 @@ class ConversationUseCases(ServiceBase):
                     if QueryStatus(q.status) in OPEN_STATUSES]
 
     def search_faq(self, words: str, language: str, k: int = 3) -> list[tuple[str, str]]:
-        """Published Q&As sharing words with ``words``: (question, answer) pairs."""
+        """Published Q&As sharing words with ``words``: (question, answer) pairs, in ``language`` when the Q&A
+        has that version."""
         with self.unit_of_work() as session:
             matches = self.matcher(session).match(words, language, k=k, good_score=0)
-        return [(m.entry.question, m.entry.answer) for m in matches if m.shared_terms]
+        return [m.entry.in_language(language) or (m.entry.question, m.entry.answer) for m in matches
+                if m.shared_terms]
 
-    def published_answer(self, qa_id: int) -> str | None:
+    def published_answer(self, qa_id: int, language: str) -> str | None:
+        """A published Q&A's answer in ``language`` (else in the language it was written in)."""
         with self.unit_of_work() as session:
             qa = session.get(QA, qa_id)
-            return qa.answer if qa is not None and qa.published else None
+            if qa is None or not qa.published:
+                return None
+            return (qa.version(language) or qa.original).answer
 
     def strong_answer(self, report: TriageReport, margin: float) -> str | None:
         """The answer to show a requester at once, when the best match is ``margin`` above the 'good' score."""
@@ -155,4 +160,4 @@ class ConversationUseCases(ServiceBase):
         best = report.matches[0]
         if not best["good"] or best["score"] < self.policy.good_match_score + margin:
             return None
-        return self.published_answer(best["qa_id"])
+        return self.published_answer(best["qa_id"], report.language)

@@ -128,17 +128,6 @@ class SpecialistUseCases(ServiceBase):
         with self.unit_of_work() as session:
             return review.publish_qa(self, session, key, actor, self.clock(), question=question, answer=answer).key
 
-    def draft_qa(self, key: str) -> dict:
-        """A Q&A as stored (draft or published), for review before publishing."""
-        from kb.models import QA
-
-        with self.unit_of_work() as session:
-            qa = session.scalar(select(QA).where(QA.key == key))
-            if qa is None:
-                raise LookupError(f"no Q&A with key {key!r}")
-            return {"key": qa.key, "question": qa.question, "answer": qa.answer, "topics": list(qa.topics),
-                    "language": qa.language, "published": qa.published, "origin": qa.origin.value}
-
     # ------------------------------------------------------------------ reading
     def list_queries(self, status: QueryStatus | None = None, *, overdue_only: bool = False) -> list[QuerySummary]:
         with self.unit_of_work() as session:
