@@ -13,7 +13,8 @@ Rules:
 - a consultation without input is chased from the day after its due date:
   reminder 1, then one every ``reminder_every_days`` after the previous one, up
   to ``max_reminders``; one cadence step after the last, it is escalated to the
-  specialist. An input that arrives stops the chase at once;
+  specialist. An input that arrives stops the chase at once, and so does a
+  clearance request to that department (from then on the clearance is chased);
 - the specialist is warned ``warn_days_before_target`` days before a query's
   target reply date, and again the day after it is missed; an extended target
   gets its own warnings;
@@ -47,6 +48,8 @@ class ConsultationSnapshot:
     reminders_sent: int
     last_reminder_on: date | None
     escalated: bool
+    #: The department was asked to clear the draft: its input is no longer chased, the clearance is.
+    clearance_asked: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def due_actions(queries: list[QuerySnapshot], policy: ChasePolicy, now: datetime
         if q.status not in {s.value for s in OPEN_STATUSES}:
             continue
         for c in q.consultations:
-            if c.input_received or c.escalated:
+            if c.input_received or c.escalated or c.clearance_asked:
                 continue
             if c.reminders_sent == 0:
                 next_on = c.due_date + timedelta(days=1)
@@ -164,7 +167,9 @@ def snapshot(session: Session) -> list[QuerySnapshot]:
             q.target_reply_date, q.needs_manual_triage, q.requester.email,
             tuple(ConsultationSnapshot(c.id, c.department_code, c.due_date, c.input_received_at is not None,
                                        c.reminders_sent, c.last_reminder_at.date() if c.last_reminder_at else None,
-                                       c.escalated_at is not None) for c in q.consultations),
+                                       c.escalated_at is not None,
+                                       any(x.consultation_id == c.id for x in q.clearances))
+                  for c in q.consultations),
             tuple(failed.get(q.id, ())),
             tuple(ClearanceSnapshot(c.id, c.consultation.department_code, c.consultation_id, c.due_date,
                                     c.reminders_sent, c.last_reminder_at.date() if c.last_reminder_at else None)

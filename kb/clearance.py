@@ -44,6 +44,26 @@ def pending(query: Query) -> list[Clearance]:
     return [c for c in query.clearances if c.answered_at is None]
 
 
+def _same_text(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())
+
+
+def not_cleared(query: Query, text: str) -> list[str]:
+    """Why ``text`` is not cleared: each department asked (its latest request) that is silent, or that agreed
+    another wording than ``text``; empty when every department asked agreed this very text (or commented on it).
+    """
+    latest: dict[str, Clearance] = {}
+    for c in sorted(query.clearances, key=lambda c: (c.requested_at, c.id)):
+        latest[c.consultation.department_code] = c
+    reasons = []
+    for department, c in sorted(latest.items()):
+        if c.answered_at is None:
+            reasons.append(f"{department} has not answered")
+        elif c.verdict == "agreed" and not _same_text(c.draft_text, text):
+            reasons.append(f"{department} agreed an earlier wording")
+    return reasons
+
+
 def request(service, session: Session, query: Query, departments: list[str], due: date, text: str, actor: str,
             now: datetime) -> list[str]:
     """Ask each department's focal points to agree ``text`` by ``due``; returns the departments asked."""

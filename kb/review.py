@@ -104,20 +104,19 @@ def send_reply(service, session: Session, query: Query, actor: str, now: datetim
     """
     if query.status not in OPEN_STATUSES:
         raise ReviewError(f"{query.reference} is {lifecycle.label(query.status)}: its reply was already sent")
-    from kb.clearance import pending
+    from kb.clearance import not_cleared
 
-    waiting = sorted({c.consultation.department_code for c in pending(query)})
-    if waiting and not (without_clearance or "").strip():
-        raise ReviewError(f"{query.reference} waits for clearance from {', '.join(waiting)}: send when they agree, "
-                          "or send anyway with a reason")
-    if waiting:
-        service.record_event(session, query, "sent without full clearance",
-                             f"{', '.join(waiting)} had not answered: {without_clearance.strip()}", at=now,
-                             actor=actor)
     draft = query.drafts[-1] if query.drafts else None
     body = (text or (draft.edited_text or draft.text if draft else "")).strip()
     if not body:
         raise ReviewError(f"{query.reference} has no reply text to send")
+    waiting = not_cleared(query, body)
+    if waiting and not (without_clearance or "").strip():
+        raise ReviewError(f"{query.reference} is not cleared ({'; '.join(waiting)}): send when they agree this "
+                          "text, or send anyway with a reason")
+    if waiting:
+        service.record_event(session, query, "sent without full clearance",
+                             f"{'; '.join(waiting)}: {without_clearance.strip()}", at=now, actor=actor)
     requester = query.requester
     channel = Channel.TELEGRAM if query.channel is Channel.TELEGRAM and requester.telegram_chat_id is not None \
         else Channel.EMAIL

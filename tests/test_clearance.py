@@ -41,7 +41,7 @@ def test_a_clearance_round_where_one_focal_point_agrees_and_one_is_silent_and_ch
     dovecot.append(mail("Agreed.\n\n> The helpdesk asks ...", sender="actemp.focal@example.org",
                         subject=f"Re: {to_actemp['Subject']}", in_reply_to=to_actemp["Message-ID"]))
     assert ingestor.run_once().outcomes == {"clearance": 1}
-    with pytest.raises(ReviewError, match="waits for clearance from ACTRAV"):
+    with pytest.raises(ReviewError, match=r"not cleared \(ACTRAV has not answered\)"):
         service.send_reply("HD-2026-0001", "maria")
 
     # Past the deadline, the scheduler chases ACTRAV once, not ACTEMP.
@@ -89,3 +89,48 @@ def test_only_consulted_departments_can_be_asked_and_the_deadline_is_in_the_futu
         service.request_clearance("HD-2026-0001", ["NORMES"])
     with pytest.raises(ValueError, match="after today"):
         service.request_clearance("HD-2026-0001", ["ACTRAV"], due=clock.now.date())
+
+
+def test_an_agreement_covers_the_text_agreed_not_a_draft_rewritten_afterwards(helpdesk, clock):
+    """Regression: ACTRAV agreed, then the draft was rewritten, and the new text went out without a reason."""
+    from kb.intake import QuerySubmission
+    from kb.models import Channel
+
+    service = helpdesk.service
+    service.submit_query(QuerySubmission(text="Can our union demand recognition for collective bargaining?",
+                                         channel=Channel.EMAIL, email="ana@union.example"))
+    service.edit_draft("HD-2026-0001", "Dear Ana,\n\nYes: recognition for collective bargaining is a right.", "maria")
+    [department, *_] = [c["department"] for c in service.show_query("HD-2026-0001").consultations]
+    service.request_clearance("HD-2026-0001", [department], actor="maria")
+    with helpdesk.service.unit_of_work() as session:  # the focal point's "Agreed." as the mail worker records it
+        from kb.clearance import record_answer
+        from kb.models import Query
+
+        query = session.scalar(select(Query).where(Query.reference == "HD-2026-0001"))
+        [consultation] = [c for c in query.consultations if c.department_code == department]
+        record_answer(service, session, query, consultation, "Agreed.", f"{department.lower()}.focal@example.org",
+                      clock.now)
+    service.edit_draft("HD-2026-0001", "Completely different reply, never shown to the department.", "maria")
+    with pytest.raises(ReviewError, match=f"{department} agreed an earlier wording"):
+        service.send_reply("HD-2026-0001", "maria")
+    # Sending exactly what they agreed needs no reason.
+    service.send_reply("HD-2026-0001", "maria",
+                       "Dear Ana,\n\nYes: recognition for collective bargaining is a right.")
+    history = [e["kind"] for e in service.show_query("HD-2026-0001").history]
+    assert "sent without full clearance" not in history and "reply approved" in history
+
+
+def test_a_department_asked_for_clearance_is_no_longer_chased_for_its_input(helpdesk, clock):
+    from kb.intake import QuerySubmission
+    from kb.models import Channel
+
+    service = helpdesk.service
+    service.submit_query(QuerySubmission(text="Who pays for personal protective equipment?", channel=Channel.EMAIL,
+                                         email="ana@coop.example"))
+    consulted = [c["department"] for c in service.show_query("HD-2026-0001").consultations]
+    service.request_clearance("HD-2026-0001", consulted[:1], due=clock.now.date() + timedelta(days=30),
+                              actor="maria")
+    clock.now += timedelta(days=20)
+    chased = {(a.kind, a.department) for a in service.chase_overdue_work() if a.department}
+    assert not any(department == consulted[0] for _, department in chased)
+    assert all(("reminder", d) in chased for d in consulted[1:])

@@ -49,7 +49,7 @@ def test_maria_asks_for_clearance_and_sees_who_agreed_commented_or_stays_silent(
     assert asked.status_code == 200 and f"Clearance requested from {', '.join(departments)}" in asked.text
     assert any(e["kind"] == "clearance requested" and e["actor"] == "maria" for e in history(service, reference))
     due = service.show_query(reference).clearances[0]["due_date"]
-    assert 'name="without_clearance"' in asked.text and "The reply waits for clearance from" in asked.text
+    assert 'name="without_clearance"' in asked.text and "The saved draft is not cleared" in asked.text
     assert f"due {due}" in asked.text and "0 reminders sent" in asked.text
 
     answer_clearance(helpdesk, first, "agreed")
@@ -63,8 +63,11 @@ def test_maria_asks_for_clearance_and_sees_who_agreed_commented_or_stays_silent(
     assert all(d in silent for d in others) and (others or "nobody: the reply may go" in silent)
 
     if others:  # still waiting: sending needs a reason, and the refusal is shown on the page
-        refused = maria.act(reference, "send", draft=DRAFT)
-        assert refused.status_code == 409 and "waits for clearance from" in refused.text
+        typed = DRAFT + "\n\nP.S. Typed just before sending."
+        refused = maria.act(reference, "send", draft=typed, without_clearance="")
+        assert refused.status_code == 409 and "is not cleared" in refused.text
+        # What Maria typed is still in the box (regression: the refusal showed the saved draft instead).
+        assert "P.S. Typed just before sending.</textarea>" in refused.text
         sent = maria.act(reference, "send", draft=DRAFT, without_clearance="the others are on mission")
     else:
         assert 'name="without_clearance"' not in page.text

@@ -56,6 +56,8 @@ def create_app(service, *, secret_key: str, secure_cookies: bool = True) -> Star
         Route("/focal-points", console.focal_points, methods=["GET"]),
         Route("/quarantine", console.quarantine, methods=["GET"]),
         Route("/quarantine/{stored_id:int}/release", console.release_quarantined, methods=["POST"]),
+        Route("/reports", console.reports, methods=["GET"]),
+        Route("/reports/{year:int}/{table}.csv", console.report_csv, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 

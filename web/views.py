@@ -23,6 +23,7 @@ from kb.models import Channel, QueryStatus, RequesterType
 from kb.service.console import PRIORITIES, QueueFilters
 from web.actions import ACTIONS
 from web.pages import CSRF_REFUSED, ConsolePages
+from web.reports import ReportPages
 from web.session import SessionCookies, SessionData
 
 log = logging.getLogger("helpdesk.web")
@@ -32,7 +33,7 @@ SHOWN_ERRORS = (ValueError, LookupError, PermissionError)
 PAGE_SIZE = 100
 
 
-class Console(ConsolePages):
+class Console(ConsolePages, ReportPages):
     """The views over one service; ``create_app`` routes requests to them (the other pages: ``web.pages``)."""
 
     def __init__(self, service, cookies: SessionCookies, templates) -> None:
@@ -152,7 +153,8 @@ class Console(ConsolePages):
         return await self._query(request, session, account, request.path_params["reference"])
 
     async def _query(self, request: Request, session: SessionData, account: AccountView, reference: str,
-                     error: str | None = None, status: int = 200) -> Response:
+                     error: str | None = None, status: int = 200, typed: dict | None = None) -> Response:
+        """The query's page; ``typed`` (after a refused action) keeps what was typed in the reply box."""
         try:
             query = await run_in_threadpool(self.service.console_query, reference, account=account)
         except LookupError as exc:
@@ -164,7 +166,8 @@ class Console(ConsolePages):
                           "departments": ", ".join(t.departments)} for code, t in policy.topics.items()]
         topic_choices.sort(key=lambda c: (not c["checked"], -(c["found"] or {}).get("confidence", 0), c["name"]))
         return self.render(request, session, "query.html", status=status, account=account, error=error, q=query,
-                           topic_choices=topic_choices, requester_types=[t.value for t in RequesterType])
+                           topic_choices=topic_choices, requester_types=[t.value for t in RequesterType],
+                           typed=typed or {})
 
     # ----------------------------------------------------------------- actions
     async def gate(self, request: Request, back_to: str, refusal: str):
@@ -200,8 +203,9 @@ class Console(ConsolePages):
             said = await run_in_threadpool(action, self.service, reference, form, account.name)
         except SHOWN_ERRORS as exc:
             log.info("console: %s on %s by %s refused: %s", name, reference, account.name, exc)
+            typed = {k: form.get(k) for k in ("draft", "without_clearance") if isinstance(form.get(k), str)}
             return await self._query(request, session, account, reference, error=str(exc) or type(exc).__name__,
-                                     status=409)
+                                     status=409, typed=typed)
         log.info("console: %s on %s by %s", name, reference, account.name)
         session.say("ok", said)
         return self.redirect(session, f"/queries/{quote(reference.strip().upper())}")

@@ -26,6 +26,7 @@ from sqlalchemy import and_, case, exists, func, literal, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
 
 from kb.accounts import AccountView
+from kb.clearance import not_cleared
 from kb.inbound import Outcome
 from kb.intake import parse_requester_type
 from kb.models import (
@@ -130,10 +131,8 @@ class ConsoleQuery:
     #: Every clearance asked (each round's), oldest first; ``verdict`` None while the department is silent.
     clearances: list[dict[str, Any]] = field(default_factory=list)
 
-    @property
-    def clearance_pending(self) -> list[str]:
-        """The departments asked to clear the draft that have not answered (the reply waits for them)."""
-        return sorted({c["department"] for c in self.clearances if c["answered_at"] is None})
+    #: Why the saved draft is not cleared ("ACTRAV has not answered", "ACTEMP agreed an earlier wording").
+    not_cleared: list[str] = field(default_factory=list)
 
     @property
     def is_open(self) -> bool:
@@ -324,6 +323,7 @@ class ConsoleUseCases(ServiceBase):
                 "last_reminder_at": c.last_reminder_at, "input_received_at": c.input_received_at,
                 "inputs": [{"from": i.from_address, "at": i.received_at, "text": mask(i.text)} for i in c.inputs]})
         draft = query.drafts[-1] if query.drafts else None
+        shown_draft = (draft.edited_text or draft.text) if draft else ""
         return ConsoleQuery(
             reference=query.reference, status=query.status.value, channel=query.channel.value,
             language=query.language, received_at=query.received_at, target_reply_date=query.target_reply_date,
@@ -342,13 +342,14 @@ class ConsoleUseCases(ServiceBase):
                      "to": HIDDEN if hide and r.email in o.recipients else ", ".join(o.recipients),
                      "subject": mask(o.subject), "sent_at": o.sent_at, "failed_at": o.failed_at,
                      "error": o.last_error, "attempts": o.attempts} for o in outbox],
-            draft=shown((draft.edited_text or draft.text) if draft else ""),
+            draft=shown(shown_draft),
             draft_notes=list(draft.notes) if draft else [],
             history=[{"at": e.at, "kind": e.kind, "detail": mask(e.detail), "actor": e.actor} for e in query.events],
             release_preview=self.shared_with_focal_points(query) if query.status is QueryStatus.HELD else None,
-            promoted_qa=None if qa is None else {"key": qa.key, "question": qa.question, "answer": qa.answer,
-                                                 "published": qa.published},
+            promoted_qa=None if qa is None else {"key": qa.key, "question": qa.original.question,
+                                                 "answer": qa.original.answer, "published": qa.published},
             reasons=[mask(x) for x in decision.get("reasons", [])],
+            not_cleared=not_cleared(query, shown_draft) if query.clearances else [],
             clearances=[{"department": c.consultation.department_code, "requested_at": c.requested_at,
                          "requested_by": c.requested_by, "due_date": c.due_date, "verdict": c.verdict,
                          "comment": mask(c.comment), "answered_at": c.answered_at, "answered_by": c.answered_by,
