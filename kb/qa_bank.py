@@ -35,6 +35,8 @@ from kb.models import QA, QAOrigin, QAVersion, Query, QueryTopic
 
 #: Files under kb/data/ holding the shipped Q&As' versions in other languages than their own.
 VERSION_FILES = ("qa_versions_en.toml", "qa_versions_en_from_fr.toml", "qa_versions_fr.toml", "qa_versions_es.toml")
+#: Words the console's addresses use (/qa/new, /qa/import).
+RESERVED_KEYS = frozenset({"new", "import"})
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,118}[a-z0-9]$")
 MAX_QUESTION = 2_000
 MAX_ANSWER = 20_000
@@ -305,8 +307,9 @@ def add_qa(session: Session, *, language: str, question: str, answer: str, topic
     chosen = check_topics(topics, topic_codes)
     if key:
         key = key.strip().lower()
-        if not KEY_PATTERN.match(key):
-            raise QAError(f"key {key!r}: use 3 to 120 lower-case letters, digits and hyphens")
+        if not KEY_PATTERN.match(key) or key in RESERVED_KEYS:
+            raise QAError(f"key {key!r}: use 3 to 120 lower-case letters, digits and hyphens"
+                          + (" (and not a word the console uses)" if key in RESERVED_KEYS else ""))
         if session.scalar(select(QA.id).where(QA.key == key)) is not None:
             raise QAError(f"a Q&A with key {key!r} already exists: edit it, or choose another key")
     else:

@@ -22,6 +22,7 @@ from kb.accounts import AccountView, SignInRefused
 from kb.models import Channel, QueryStatus, RequesterType
 from kb.service.console import PRIORITIES, QueueFilters
 from web.actions import ACTIONS
+from web.bank import BankPages
 from web.pages import CSRF_REFUSED, ConsolePages
 from web.reports import ReportPages
 from web.session import SessionCookies, SessionData
@@ -33,8 +34,8 @@ SHOWN_ERRORS = (ValueError, LookupError, PermissionError)
 PAGE_SIZE = 100
 
 
-class Console(ConsolePages, ReportPages):
-    """The views over one service; ``create_app`` routes requests to them (the other pages: ``web.pages``)."""
+class Console(ConsolePages, BankPages, ReportPages):
+    """The views over one service; ``create_app`` routes requests to them (the other pages: ``web.pages``, ``web.bank``, ``web.reports``)."""
 
     def __init__(self, service, cookies: SessionCookies, templates) -> None:
         self.service, self.cookies, self.templates = service, cookies, templates
