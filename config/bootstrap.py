@@ -29,7 +29,7 @@ from classifier.model import (
 from config.settings import ConfigError, HelpdeskFile, Settings, load_helpdesk_file
 from kb.db import make_engine, migrate, session_factory
 from kb.policy import Deadlines, Department, FocalPoint, HelpdeskPolicy, MailRules, Topic
-from kb.qa_bank import shipped_qas
+from kb.qa_bank import merged_qas, shipped_qas
 from kb.service import HelpdeskService, utc_now
 
 log = logging.getLogger(__name__)
@@ -242,7 +242,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Callable[[], datetime]
     migrate(engine)
     helpdesk = Helpdesk(settings, file, policy, engine, paths, clock)
     if seed:
-        added, updated = helpdesk.service.seed_qa_bank(shipped_qas())
+        added, updated = helpdesk.service.seed_qa_bank(shipped_qas(), merged_qas())
         if added or updated:
             log.info("Q&A bank: %d shipped entries added, %d updated", added, updated)
     return helpdesk

@@ -122,10 +122,23 @@ def shipped_qas() -> list[dict]:
     return entries
 
 
-def seed_qa_bank(session: Session, entries: Iterable[dict], now: datetime) -> tuple[int, int]:
-    """Insert or refresh shipped Q&As; returns (added, updated)."""
+def merged_qas() -> dict[str, str]:
+    """Keys once shipped as separate Q&As per language -> the Q&A whose language version they now are."""
+    text = resources.files("kb").joinpath("data/qa_bank.toml").read_text(encoding="utf-8")
+    return dict(tomllib.loads(text).get("merged", {}))
+
+
+def seed_qa_bank(session: Session, entries: Iterable[dict], now: datetime,
+                 merged: dict[str, str] | None = None) -> tuple[int, int]:
+    """Insert or refresh shipped Q&As, and withdraw the ``merged`` ones; returns (added, updated)."""
     existing = {qa.key: qa for qa in session.scalars(select(QA))}
     added = updated = 0
+    for old, new in (merged or {}).items():
+        row = existing.get(old)
+        if row is not None and row.origin is QAOrigin.SHIPPED and row.edited_by is None and row.withdrawn_at is None:
+            row.published, row.withdrawn_at, row.updated_at = False, now, now
+            row.withdrawn_reason = f"merged into {new}: its wording is now a language version of {new}"
+            updated += 1
     for item in entries:
         versions = item.get("versions") or [{"language": item["language"], "question": item["question"],
                                              "answer": item["answer"]}]

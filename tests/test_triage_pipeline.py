@@ -85,12 +85,12 @@ def test_confidential_query_hides_the_requester_from_focal_points(helpdesk):
         assert "CONFIDENTIAL" in message.body and "Asia and the Pacific" in message.body
 
 
-def test_french_query_gets_a_french_draft_from_the_french_qa(service):
+def test_french_query_gets_a_french_draft_from_the_qas_french_version(service):
     report = ask(service, "Qui doit payer les équipements de protection individuelle des ouvriers ?",
                  name="Marie Dubois")
     assert report.language == "fr"
     best = report.matches[0]
-    assert best["qa_key"] == "osh-equipements-fr" and best["good"]
+    assert best["qa_key"] == "osh-ppe" and best["good"]
     assert report.draft.startswith("Bonjour Marie Dubois,")
     assert "convention no 155" in report.draft
 

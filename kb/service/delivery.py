@@ -63,10 +63,10 @@ class DeliveryUseCases(ServiceBase):
         with self.unit_of_work() as session:
             return chase_overdue_work(session, self.policy, chase_policy(self.policy), self.clock())
 
-    def seed_qa_bank(self, entries: Iterable[dict]) -> tuple[int, int]:
-        """Insert or refresh the shipped Q&As; returns (added, updated)."""
+    def seed_qa_bank(self, entries: Iterable[dict], merged: dict[str, str] | None = None) -> tuple[int, int]:
+        """Insert or refresh the shipped Q&As (withdrawing the ``merged`` ones); returns (added, updated)."""
         with self.unit_of_work() as session:
-            return seed_qa_bank(session, entries, self.clock())
+            return seed_qa_bank(session, entries, self.clock(), merged)
 
     def learned_examples(self):
         """Published Q&As and specialist-confirmed queries, as training examples for the topic model."""
