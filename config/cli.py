@@ -68,9 +68,10 @@ def _open() -> Helpdesk:
 
 
 def _register_groups() -> None:
-    from config import cli_qa
+    from config import cli_qa, cli_quality
 
     cli_qa.register(app, _friendly, _open, console)
+    cli_quality.register(app, _friendly, _open, console)
 
 
 _register_groups()

@@ -52,7 +52,7 @@ def triage_panel(report: TriageReport) -> Panel:
         matches.add_column(column)
     for m in report.matches:
         matches.add_row(f"{m['score']:.0f}", f"{m['qa_key']}: {m['question']}", ", ".join(m["shared_terms"]) or "-",
-                        "good" if m["good"] else "weak")
+                        _strength(m))
     items += [Text(""), matches if report.matches else Text("No Q&A shares words with this query.", style="dim")]
     notes = Text("\n".join(f"• {n}" for n in report.draft_notes), style="italic")
     items += [Text(""), Text("Suggested draft", style="bold"), notes, Text(report.draft)]
@@ -111,3 +111,9 @@ def detail_view(detail: QueryDetail, console: Console) -> None:
     for e in detail.history:
         table.add_row(e["at"][:19], e["kind"], e["detail"], e["actor"])
     console.print(table)
+
+
+def _strength(match: dict) -> str:
+    """strong/partial/weak, and how sure (older triages only say good or weak)."""
+    strength = match.get("strength") or ("strong" if match["good"] else "weak")
+    return strength + (f" ({match['confidence']:.0%})" if match.get("confidence") is not None else "")

@@ -26,6 +26,7 @@ import snowballstemmer
 from rapidfuzz import fuzz
 
 from classifier.text import content_words
+from kb.match_confidence import MatchConfidence, MatchFeatures
 
 STEMMERS = {"en": "english", "fr": "french", "es": "spanish"}
 #: In banks larger than this, very common terms are skipped at query time.
@@ -66,6 +67,10 @@ class QAMatch:
     fuzzy: float  # rapidfuzz token-set ratio, 0-100
     shared_terms: tuple[str, ...]
     good: bool
+    #: With a ``MatchConfidence``: the probability that this Q&A answers the query, and strong/partial/weak.
+    confidence: float | None = None
+    strength: str = ""
+    features: MatchFeatures | None = None
 
 
 def _tf(count: float) -> float:
@@ -106,8 +111,11 @@ class QAMatcher:
     version that matched best, and a Q&A is never proposed twice.
     """
 
-    def __init__(self, entries: Iterable[QAEntry], analyser: Analyser | None = None) -> None:
+    def __init__(self, entries: Iterable[QAEntry], analyser: Analyser | None = None,
+                 confidence: MatchConfidence | None = None) -> None:
         self.analyser = analyser or Analyser()
+        #: Without it, "good" is the old rule: a score of ``good_score`` and two shared words.
+        self.confidence = confidence
         self.entries: list[QAEntry] = list(entries)
         self._stem_text: list[str] = []
         postings: dict[str, list[tuple[int, float]]] = {}
@@ -139,6 +147,8 @@ class QAMatcher:
         for term in self._weights:  # store unit-length document vectors
             self._weights[term] = self._weights[term] / norms[self._docs[term]]
         self._max_df = len(self.entries) * COMMON_TERM_SHARE if len(self.entries) > COMMON_TERM_MIN_BANK else None
+        #: The idf a word the bank has never seen would have (it is as specific as a word can be).
+        self._max_idf = math.log(1 + n) + 1.0
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -175,7 +185,6 @@ class QAMatcher:
             return []
         candidates = np.argpartition(-scores, top - 1)[:top]
         query_stems = " ".join(stems)
-        query_terms = set(query_weights)
         wanted = set(topics)
         results = []
         for doc in candidates:
@@ -191,20 +200,42 @@ class QAMatcher:
             )
             results.append((score, int(doc), lexical, fuzzy))
         results.sort(key=lambda r: -r[0])
-        matches = []
+        best: list[tuple[float, int, float, float]] = []
         seen: set[int] = set()
-        for score, doc, lexical, fuzzy in results:  # one match per Q&A: its best-matching version
-            if len(matches) == k:
-                break
-            if self.entries[doc].id in seen:
-                continue
-            seen.add(self.entries[doc].id)
-            shared = self._shared_terms(query_terms, doc)
-            good = score >= good_score and len(shared) >= MIN_SHARED_TERMS_FOR_GOOD
-            matches.append(QAMatch(self.entries[doc], round(score, 1), round(lexical, 3), round(fuzzy, 1), shared, good))
+        for result in results:  # one match per Q&A: its best-matching version
+            if self.entries[result[1]].id not in seen:
+                seen.add(self.entries[result[1]].id)
+                best.append(result)
+        singles = [t for t in query_weights if " " not in t]
+        unknown = len({s for s in stems if s not in self._idf})
+        known_mass = sum(self._idf[t] for t in singles)
+        query_mass = known_mass + unknown * self._max_idf or 1.0
+        matches = []
+        for rank, (score, doc, lexical, fuzzy) in enumerate(best[:k]):
+            entry = self.entries[doc]
+            shared = self._shared_terms(query_weights.keys(), doc)
+            question_stems = set(self._stem_text[doc].split())
+            features = MatchFeatures(
+                lexical=lexical, fuzzy=fuzzy / 100.0,
+                topics=len(wanted & set(entry.topics)) / len(entry.topics) if wanted and entry.topics else 0.0,
+                same_language=float(entry.language == language),
+                query_coverage=sum(self._idf[t] for t in shared) / query_mass,
+                question_coverage=len(question_stems & set(shared)) / len(question_stems) if question_stems else 0.0,
+                shared=math.log1p(len(shared)),
+                lead=(score - best[rank + 1][0]) / 100.0 if rank + 1 < len(best) else score / 100.0,
+                rank=float(rank), unexplained=unknown * self._max_idf / query_mass)
+            if self.confidence is not None:
+                probability = self.confidence.probability(features)
+                strength = self.confidence.strength(probability)
+                good = strength == "strong"
+            else:
+                probability, strength = None, ""
+                good = score >= good_score and len(shared) >= MIN_SHARED_TERMS_FOR_GOOD
+            matches.append(QAMatch(entry, round(score, 1), round(lexical, 3), round(fuzzy, 1), shared, good,
+                                   None if probability is None else round(probability, 3), strength, features))
         return matches
 
-    def _shared_terms(self, query_terms: set[str], doc: int) -> tuple[str, ...]:
+    def _shared_terms(self, query_terms: Iterable[str], doc: int) -> tuple[str, ...]:
         """The query's single-word terms that also occur in Q&A ``doc`` (postings are sorted)."""
         shared = []
         for term in query_terms:

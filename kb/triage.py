@@ -64,7 +64,8 @@ class TriageDecision:
             "routes": [{**asdict(r), "due_date": r.due_date.isoformat()} for r in self.routes],
             "matches": [
                 {"qa_id": m.entry.id, "qa_key": m.entry.key, "question": m.entry.question, "score": m.score,
-                 "lexical": m.lexical, "fuzzy": m.fuzzy, "shared_terms": list(m.shared_terms), "good": m.good}
+                 "lexical": m.lexical, "fuzzy": m.fuzzy, "shared_terms": list(m.shared_terms), "good": m.good,
+                 "confidence": m.confidence, "strength": m.strength or ("strong" if m.good else "weak")}
                 for m in self.matches
             ],
             "reasons": list(self.reasons),
@@ -139,7 +140,8 @@ def triage(
         matcher.match(text, language, [f.code for f in chosen], k=policy.top_k, good_score=policy.good_match_score)
     )
     for m in matches:
-        verdict = "good match" if m.good else "weak match"
+        verdict = f"{m.strength} match ({m.confidence:.0%} sure it answers)" if m.strength else \
+            ("good match" if m.good else "weak match")
         reasons.append(f"{verdict}: Q&A {m.entry.key} scored {m.score:.0f} (shared: {', '.join(m.shared_terms) or '-'})")
     draft = compose_draft(
         language=language,

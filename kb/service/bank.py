@@ -8,12 +8,17 @@ rebuilds when the bank's revision moves).
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
+
+from sqlalchemy import select
 
 from kb import qa_bank, qa_csv
 from kb.models import Query
 from kb.qa_bank import QASummary, QAView
 from kb.service.core import ServiceBase
+
+if TYPE_CHECKING:
+    from kb.evaluation import EvalReport
 
 
 class QABankUseCases(ServiceBase):
@@ -79,3 +84,15 @@ class QABankUseCases(ServiceBase):
         if qa.source_query_id is not None:
             self.record_event(session, session.get(Query, qa.source_query_id), kind, detail, at=self.clock(),
                               actor=actor)
+
+    # ------------------------------------------------------------------ quality
+    def evaluate(self, cases) -> "EvalReport":
+        """Triage quality on labelled cases (``kb.evaluation``): topics, language, matching and drafts."""
+        from kb.evaluation import evaluate, triage_predictor
+        from kb.models import QA
+
+        with self.unit_of_work() as session:
+            matcher = self.matcher(session)
+            written_in = dict(session.execute(select(QA.key, QA.language)).all())
+        predict = triage_predictor(self.model, matcher, self.policy, self.detector)
+        return evaluate(cases, predict, topic_codes=self.policy.topic_codes, written_in=written_in)

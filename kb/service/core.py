@@ -19,6 +19,7 @@ from classifier.language import LanguageDetector
 from classifier.model import TopicModel
 from kb.calendar import DueDateCalendar
 from kb.db import unit_of_work
+from kb.match_confidence import MatchConfidence
 from kb.matching import QAMatcher
 from kb.models import Query, QueryEvent
 from kb.policy import HelpdeskPolicy
@@ -62,6 +63,7 @@ class ServiceBase:
         #: One count (calendar or working days) for reply targets, input deadlines and extensions.
         self.calendar = DueDateCalendar(deadlines.day_count, deadlines.holiday_country)
         self._matcher: QAMatcher | None = None
+        self._confidence: MatchConfidence | None = None
         self._matcher_revision: tuple | None = None
 
     @property
@@ -80,7 +82,9 @@ class ServiceBase:
         """The index over the published Q&As, rebuilt only when the bank has changed."""
         revision = bank_revision(session)
         if self._matcher is None or revision != self._matcher_revision:
-            self._matcher = QAMatcher(published_entries(session))
+            if self._confidence is None:
+                self._confidence = MatchConfidence.shipped()
+            self._matcher = QAMatcher(published_entries(session), confidence=self._confidence)
             self._matcher_revision = revision
         return self._matcher
 

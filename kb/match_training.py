@@ -1,0 +1,80 @@
+"""Training data for the match confidence: the team's labelled pairs, described by the matcher's features.
+
+Used by ``bench/train_match_model.py`` (which writes ``kb/data/match_model.json``) and by the test that
+checks the shipped model is what training gives.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Callable, Sequence
+
+from kb.match_confidence import MatchConfidence, train
+from kb.matching import QAEntry, QAMatcher
+
+#: A labelled Q&A must be among this many candidates to give a training row (below, it is never proposed).
+RETRIEVED = 10
+
+
+@dataclass(frozen=True)
+class LabelledPair:
+    query: str
+    language: str
+    qa_key: str
+    answers: bool
+
+
+def shipped_pairs() -> list[LabelledPair]:
+    text = resources.files("kb").joinpath("data/match_pairs.jsonl").read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    return [LabelledPair(r["query"], r["language"], r["qa"], bool(r["answers"])) for r in rows]
+
+
+def entries_from(shipped: Sequence[dict]) -> list[QAEntry]:
+    """Matcher entries (one per language version) for the shipped bank, as ``published_entries`` makes them."""
+    entries = []
+    for i, item in enumerate(shipped, start=1):
+        versions = tuple((v["language"], v["question"], v["answer"]) for v in item["versions"])
+        entries += [QAEntry(i, item["key"], q, a, tuple(item["topics"]), lang, versions) for lang, q, a in versions]
+    return entries
+
+
+def feature_rows(matcher: QAMatcher, pairs: Sequence[LabelledPair],
+                 topics_of: Callable[[str], Sequence[str]], *, shown: int = 3
+                 ) -> tuple[list[list[float]], list[bool], int]:
+    """(feature vectors, labels, labelled pairs skipped because their Q&A was not retrieved).
+
+    Besides the labelled pairs, each query's other top ``shown`` candidates are negatives when the query's
+    answer is known (it is that other Q&A) or when nothing in the bank answers it: that is what the
+    specialist would otherwise see drafted.
+    """
+    by_query: dict[tuple[str, str], dict[str, bool]] = {}
+    for pair in pairs:
+        labels_of = by_query.setdefault((pair.query, pair.language), {})
+        labels_of[pair.qa_key] = labels_of.get(pair.qa_key, False) or pair.answers
+    vectors, labels, skipped = [], [], 0
+    for (query, language), known in by_query.items():
+        matches = matcher.match(query, language, topics_of(query), k=RETRIEVED)
+        found = {m.entry.key: m for m in matches}
+        skipped += sum(1 for key in known if key not in found)
+        answered = any(known.values())
+        for rank, m in enumerate(matches):
+            if m.entry.key in known:
+                label = known[m.entry.key]
+            elif rank < shown and (answered or not known):
+                label = False
+            else:
+                continue
+            vectors.append(m.features.vector())
+            labels.append(label)
+    return vectors, labels, skipped
+
+
+def train_from_pairs(matcher: QAMatcher, pairs: Sequence[LabelledPair],
+                     topics_of: Callable[[str], Sequence[str]]) -> MatchConfidence:
+    vectors, labels, skipped = feature_rows(matcher, pairs, topics_of)
+    model = train(vectors, labels)
+    return MatchConfidence(model.weights, model.bias, model.strong, model.partial,
+                           model.notes + f"; {skipped} pairs not retrieved in the top {RETRIEVED}")
