@@ -29,6 +29,7 @@ from classifier.model import (
 from config.settings import ConfigError, HelpdeskFile, Settings, load_helpdesk_file
 from kb.db import make_engine, migrate, session_factory
 from kb.policy import Deadlines, Department, FocalPoint, HelpdeskPolicy, MailRules, Topic
+from kb.match_training import pair_examples
 from kb.qa_bank import merged_qas, shipped_qas
 from kb.service import HelpdeskService, utc_now
 
@@ -79,6 +80,7 @@ def training_set(helpdesk: "Helpdesk") -> list[LabelledExample]:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"classifier.examples: {exc}") from None
     examples += helpdesk.service.learned_examples()
+    examples += [e for e in pair_examples(shipped_qas()) if codes >= set(e.topics)]
     counts = {code: 0 for code in codes}
     for e in examples:
         for code in e.topics:

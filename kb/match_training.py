@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Callable, Sequence
 
+from classifier.model import LabelledExample
 from kb.match_confidence import MatchConfidence, train
 from kb.matching import QAEntry, QAMatcher
 
@@ -30,6 +31,20 @@ def shipped_pairs() -> list[LabelledPair]:
     text = resources.files("kb").joinpath("data/match_pairs.jsonl").read_text(encoding="utf-8")
     rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     return [LabelledPair(r["query"], r["language"], r["qa"], bool(r["answers"])) for r in rows]
+
+
+def pair_examples(shipped: Sequence[dict]) -> list[LabelledExample]:
+    """The labelled pairs' answered queries as topic examples: each has the topics of the Q&A that answers it.
+
+    They are the team's realistic queries (chat lines, long emails, typos, three languages), so the topic
+    model learns from them too.
+    """
+    topics = {item["key"]: tuple(item["topics"]) for item in shipped}
+    seen: dict[str, LabelledExample] = {}
+    for pair in shipped_pairs():
+        if pair.answers and pair.qa_key in topics and pair.query not in seen:
+            seen[pair.query] = LabelledExample(pair.query, topics[pair.qa_key], pair.language)
+    return list(seen.values())
 
 
 def entries_from(shipped: Sequence[dict]) -> list[QAEntry]:
