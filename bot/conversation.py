@@ -222,7 +222,7 @@ class ChatDesk:
         submission = QuerySubmission(
             text="\n".join(data["parts"]), channel=Channel.TELEGRAM, telegram_chat_id=chat_id, name=data.get("name"),
             organisation=data.get("organisation"), country=data.get("country"), sector=data.get("sector"),
-            requester_type=data.get("type"), source_key=key)
+            requester_type=data.get("type"), source_key=key, default_language=chat.language)
         try:
             report = self.service.submit_query(submission)
         except QueryRejectedError as exc:
@@ -263,7 +263,7 @@ class ChatDesk:
         t = texts(chat.language)
         if not words.strip():
             return [BotReply(t["faq_usage"])]
-        guess = self.service.detector.detect(words)
+        guess = self.service.detector.detect(words, default=chat.language)
         hits = self.service.search_faq(words, guess.code if guess.supported else chat.language)
         if not hits:
             return [BotReply(t["faq_none"])]

@@ -1,40 +1,144 @@
-"""Which language a query is written in.
+"""Which language a query is written in: one of the helpdesk's languages, or another one.
 
 Uses py3langid, whose model ships inside the wheel (nothing is downloaded).
 Loading it costs about half a second, so it is loaded once, on first use, by
 the ``LanguageDetector`` that the caller owns: nothing is built at import time.
 
-Short texts are ambiguous ("salaire minimum" could be several languages), so the
-detector only declares a text *unsupported* when it is long enough and clearly
-in another language; otherwise it picks the most likely supported language.
+Short texts are where detectors go wrong ("passports" reads as French to a
+model of 97 languages), so the decision has four steps, each named in the
+guess's ``reason``:
+
+1. **Too short to tell.** Fewer than ``MIN_LETTERS`` letters ("ok", "?"):
+   the caller's default (the chat's or the helpdesk's language), with
+   ``confident=False``.
+2. **Another language?** One pass of py3langid over all its languages. The
+   text is declared *other* (``supported=False``, ``code`` the language read,
+   e.g. ``"de"``) only when that language is more than ``OTHER_PRIOR`` times as
+   likely as the best helpdesk language: a query is far likelier to be in one of
+   the helpdesk's languages than in any given other one, and this prior is what
+   keeps "passports" or "supervisor" from being called Catalan or Latin. A
+   text of one or two words must moreover be at least ``SHORT_OTHER``
+   probable in that language ("Dziękuję" is; "Mindestlohn" is not sure
+   enough and takes the default, unconfidently), since a query read as
+   foreign is refused.
+3. **Which helpdesk language.** The same scores restricted to the helpdesk's
+   languages (what ``set_languages`` would give). A text of one or two words
+   is decided by the model only when it is at least ``SURE`` probable.
+4. **The helpdesk's own words break ties.** Words found in exactly one
+   language's function words (``classifier/stopwords.py``) or shipped
+   example questions (``classifier/data/examples_<code>.tsv``): "merci",
+   "hola", "hello", "passports", "horas". They decide a one- or two-word
+   text, and a text of up to ``TIE_WORDS`` words where the model is unsure.
+   A short text that neither the model nor these words can decide takes the
+   default with ``confident=False``.
+
+``bench/language_bench.py`` compares this with the alternatives on
+``classifier/data/language_samples.txt``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
-#: Below this many letters a text is too short to call it foreign with confidence.
-MIN_LETTERS_TO_REJECT = 20
-#: Probability from which another language wins over the supported ones.
-FOREIGN_CONFIDENCE = 0.90
+from classifier.stopwords import ENGLISH, FRENCH, SPANISH
+from classifier.text import fold
+
+#: Fewer letters than this ("ok", "?!", "16") cannot be told apart: the caller's default is taken.
+MIN_LETTERS = 3
+#: A text of at most this many words is short: the model decides it alone only when sure.
+SHORT_WORDS = 2
+#: Probability (among the helpdesk's languages) from which the model alone decides a short text.
+SURE = 0.8
+#: Up to this many words, the helpdesk's own words break a tie the model is unsure about.
+TIE_WORDS = 8
+#: A text of at most SHORT_WORDS words is called another language only from this probability (likelier
+#: than all the others together): refusing "Minimum age?" as Latin costs more than answering "Mindestlohn" in
+#: the default language.
+SHORT_OTHER = 0.5
+#: How much likelier than any one other language a helpdesk language is taken to be beforehand.
+OTHER_PRIOR = 10.0
+
+DATA_DIR = Path(__file__).parent / "data"
+_FUNCTION_WORDS = {"en": ENGLISH, "fr": FRENCH, "es": SPANISH}
+_WORD = re.compile(r"[^\W\d_]+")
+#: A capitalised word inside a sentence: a name (Peru, Acme), which tells nothing of the language.
+_NAME = re.compile(r"(?<![.?!:\n]\s)(?<!^)(?<=\s)[^\W\d_a-z][^\W\d_]*")
+#: Words shorter than this in the example questions are not telling enough to vote.
+_MIN_EXAMPLE_WORD = 3
 
 
 @dataclass(frozen=True)
 class LanguageGuess:
-    """The language chosen, how sure the detector is, and whether we answer in it."""
+    """The language chosen, how sure the detector is, and whether we answer in it.
+
+    ``code`` is a helpdesk language when ``supported``; otherwise the language
+    read (``"de"``, ``"pt"``…). ``confident`` is False when the text was too
+    short or ambiguous to tell and ``code`` is the caller's default (or the
+    model's unsure best guess); ``reason`` says which step decided.
+    """
 
     code: str
     confidence: float
     supported: bool
+    confident: bool = True
+    reason: str = ""
+
+    @property
+    def language(self) -> str:
+        """The helpdesk language, or ``"other"``."""
+        return self.code if self.supported else "other"
+
+
+def words_of(text: str) -> list[str]:
+    """The words of ``text``, folded (lower case, no accents, no elided articles); numbers are not words."""
+    return _WORD.findall(fold(text))
+
+
+def helpdesk_vocabulary(codes: Sequence[str], data_dir: Path | None = DATA_DIR) -> dict[str, str]:
+    """Word -> language, for words used in exactly one of the languages ``codes``.
+
+    Drawn from the shipped function words and, unless ``data_dir`` is None, the
+    example questions of each language there (a missing file only means fewer
+    words), leaving out names: words capitalised inside a sentence.
+    """
+    seen: dict[str, set[str]] = {}
+    for code in codes:
+        mine = set(_FUNCTION_WORDS.get(code, ()))
+        path = data_dir / f"examples_{code}.tsv" if data_dir is not None else None
+        if path is not None and path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.startswith("#") or "\t" not in line:
+                    continue
+                text = line.split("\t", 1)[1]
+                names = {fold(m.group()) for m in _NAME.finditer(text)}
+                mine.update(w for w in words_of(text) if len(w) >= _MIN_EXAMPLE_WORD and w not in names)
+        for word in mine:
+            seen.setdefault(word, set()).add(code)
+    return {word: next(iter(codes_)) for word, codes_ in seen.items() if len(codes_) == 1}
 
 
 class LanguageDetector:
-    """Detects the language of short texts among all languages py3langid knows."""
+    """Detects whether a text is in one of the helpdesk's languages, and which, or in another one.
 
-    def __init__(self, supported: Sequence[str] = ("en", "fr", "es")) -> None:
+    ``default`` is the language a text too short to tell takes when the caller
+    gives none to ``detect`` (the helpdesk's first language unless said).
+    ``helpdesk_words=False`` leaves out the example questions' vocabulary
+    (the function words still break ties).
+    """
+
+    other_prior = OTHER_PRIOR
+    short_other = SHORT_OTHER
+
+    def __init__(self, supported: Sequence[str] = ("en", "fr", "es"), default: str | None = None,
+                 *, helpdesk_words: bool = True) -> None:
         self.supported = tuple(supported)
+        self.default = default if default in self.supported else self.supported[0]
+        self._helpdesk_words = helpdesk_words
         self._identifier = None
+        self._vocabulary: dict[str, str] | None = None
 
     def _model(self):
         if self._identifier is None:
@@ -43,18 +147,72 @@ class LanguageDetector:
             self._identifier = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
         return self._identifier
 
-    def detect(self, text: str) -> LanguageGuess:
+    def _words(self) -> dict[str, str]:
+        if self._vocabulary is None:
+            self._vocabulary = helpdesk_vocabulary(self.supported, DATA_DIR if self._helpdesk_words else None)
+        return self._vocabulary
+
+    def scores(self, text: str) -> tuple[dict[str, float], tuple[str, float]]:
+        """The probability of each helpdesk language and the likeliest other language, in one pass.
+
+        Restricting the probabilities to the helpdesk's languages and
+        renormalising is what py3langid's ``set_languages`` computes.
+        """
         ranking = self._model().rank(text)
-        best_code, best_p = ranking[0]
-        letters = sum(ch.isalpha() for ch in text)
-        if best_code not in self.supported and best_p >= FOREIGN_CONFIDENCE and letters >= MIN_LETTERS_TO_REJECT:
-            return LanguageGuess(best_code, float(best_p), supported=False)
-        scores = {code: p for code, p in ranking if code in self.supported}
-        code = max(self.supported, key=lambda c: scores.get(c, 0.0))
-        total = sum(scores.values()) or 1.0
-        return LanguageGuess(code, float(scores.get(code, 0.0) / total), supported=True)
+        mine = {code: 0.0 for code in self.supported}
+        other = ("und", 0.0)
+        for code, p in ranking:
+            if code in mine:
+                mine[code] = float(p)
+            elif p > other[1]:
+                other = (code, float(p))
+        return mine, other
+
+    def vote(self, words: Sequence[str]) -> str | None:
+        """The helpdesk language most of the telling words belong to, if one clearly leads."""
+        vocabulary = self._words()
+        counts: dict[str, int] = {}
+        for word in set(words):
+            code = vocabulary.get(word)
+            if code is not None:
+                counts[code] = counts.get(code, 0) + 1
+        if not counts:
+            return None
+        ranked = sorted(counts.values(), reverse=True)
+        if len(ranked) > 1 and ranked[0] == ranked[1]:
+            return None
+        return max(counts, key=counts.__getitem__)
+
+    def detect(self, text: str, default: str | None = None) -> LanguageGuess:
+        """The language of ``text``; ``default`` (else the detector's) when it is too short to tell."""
+        fallback = default if default in self.supported else self.default
+        if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
+            return LanguageGuess(fallback, 0.0, True, confident=False, reason="too short to tell")
+        mine, (other_code, other_p) = self.scores(text)
+        words = words_of(text)
+        short = len(words) <= SHORT_WORDS
+        vote = self.vote(words) if len(words) <= TIE_WORDS else None
+        best = max(self.supported, key=mine.__getitem__)
+        if other_p > self.other_prior * mine[best] and not (short and vote):
+            if not short or other_p >= self.short_other:
+                return LanguageGuess(other_code, other_p, False, reason=f"reads as {other_code}")
+            return LanguageGuess(fallback, 0.0, True, confident=False,
+                                 reason=f"too short to tell (reads a little like {other_code})")
+        total = sum(mine.values())
+        share = {code: (p / total if total else 0.0) for code, p in mine.items()}
+        if short and vote:
+            return LanguageGuess(vote, share[vote], True, reason="helpdesk words")
+        if share[best] >= SURE:
+            return LanguageGuess(best, share[best], True, reason="language model")
+        if vote:
+            return LanguageGuess(vote, share[vote], True, reason="helpdesk words break the tie")
+        if short or not total:
+            return LanguageGuess(fallback, share.get(fallback, 0.0), True, confident=False,
+                                 reason="too short to tell")
+        return LanguageGuess(best, share[best], True, confident=False, reason="language model, unsure")
 
 
-def detect_language(text: str, supported: Sequence[str] = ("en", "fr", "es")) -> LanguageGuess:
+def detect_language(text: str, supported: Sequence[str] = ("en", "fr", "es"),
+                    default: str | None = None) -> LanguageGuess:
     """One-off detection; long-running callers should keep a ``LanguageDetector``."""
-    return LanguageDetector(supported).detect(text)
+    return LanguageDetector(supported).detect(text, default=default)

@@ -54,6 +54,8 @@ class QuerySubmission:
     country: str | None = None
     requester_type: str | None = None
     language: str | None = None
+    #: The language to assume when the text is too short to tell (e.g. the Telegram chat's so far).
+    default_language: str | None = None
     confidential: bool = False
     received_at: datetime | None = None
     #: The submission's identity at its source (Message-ID, Telegram update id...): resubmitting is safe.
@@ -112,7 +114,7 @@ def check_submission(
             raise UnsupportedLanguageError(submission.language, detector.supported)
         language = submission.language
     else:
-        guess = detector.detect(f"{submission.subject or ''}\n{text}")
+        guess = detector.detect(f"{submission.subject or ''}\n{text}", default=submission.default_language)
         if not guess.supported:
             raise UnsupportedLanguageError(guess.code, detector.supported)
         language = guess.code
