@@ -201,7 +201,16 @@ class Query(Base):
     language: Mapped[str] = mapped_column(String(8))
     received_at: Mapped[datetime] = mapped_column(index=True)
     target_reply_date: Mapped[date] = mapped_column(Date, index=True)
+    #: The target set on receipt; ``target_reply_date`` moves when the target is extended, this never does.
+    original_target_date: Mapped[Optional[date]] = mapped_column(Date)
     target_extension_reason: Mapped[Optional[str]] = mapped_column(Text)
+    #: The country the query is about (found in the text, else the requester's), and its ILO region; the
+    #: requester's own country stays on the requester. ``country_source``: text, requester or specialist.
+    country_concerned: Mapped[Optional[str]] = mapped_column(String(2))
+    region: Mapped[Optional[str]] = mapped_column(String(40))
+    country_source: Mapped[Optional[str]] = mapped_column(String(20))
+    #: The organisation read from the signature or the sender's domain, for the specialist to confirm.
+    suggested_organisation: Mapped[Optional[str]] = mapped_column(String(200))
     status: Mapped[QueryStatus] = mapped_column(_enum(QueryStatus), index=True)
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_manual_triage: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -118,8 +118,8 @@ class IntakeUseCases(ServiceBase):
         query = Query(
             reference=reference, requester=requester, channel=sub.channel, source_key=sub.source_key,
             subject=sub.subject, text=checked.text, language=checked.language, received_at=received,
-            target_reply_date=target, confidential=sub.confidential, needs_manual_triage=False,
-            triage=decision.explanation(),
+            target_reply_date=target, original_target_date=target, confidential=sub.confidential,
+            needs_manual_triage=False, triage=decision.explanation(),
         )
         session.add(query)
         self.record_event(session, query, "received", f"by {sub.channel.value}, language {checked.language}", at=received)
