@@ -92,7 +92,7 @@ def main() -> None:
         helpdesk.close()
     shipped = shipped_qas()
     written_in = {item["key"]: item["language"] for item in shipped}
-    matcher = QAMatcher(entries_from(shipped), confidence=MatchConfidence.shipped())
+    matcher = QAMatcher(entries_from(shipped), Analyser(concepts=True), confidence=MatchConfidence.shipped())
     ours = triage_predictor(model, matcher, policy, detector)
     rank_by_keywords, by_fuzz = keyword_topics(policy), fuzzy_matcher(shipped)
 

@@ -18,7 +18,7 @@ from classifier.model import select_topics  # noqa: E402
 from config.bootstrap import bootstrap, train_and_save  # noqa: E402
 from config.settings import DEFAULT_FILE, Settings  # noqa: E402
 from kb.match_training import entries_from, shipped_pairs, train_from_pairs  # noqa: E402
-from kb.matching import QAMatcher  # noqa: E402
+from kb.matching import Analyser, QAMatcher  # noqa: E402
 from kb.qa_bank import shipped_qas  # noqa: E402
 
 SHIPPED = Path(__file__).resolve().parents[1] / "kb" / "data" / "match_model.json"
@@ -39,7 +39,8 @@ def build(model_path: Path | None = None):
         return [s.code for s in select_topics(model.predict(text), threshold=policy.confidence_threshold,
                                               max_topics=policy.max_topics)]
 
-    return train_from_pairs(QAMatcher(entries_from(shipped_qas())), shipped_pairs(), topics_of)
+    return train_from_pairs(QAMatcher(entries_from(shipped_qas()), Analyser(concepts=True)), shipped_pairs(),
+                            topics_of)
 
 
 def main() -> int:

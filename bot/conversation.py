@@ -363,4 +363,4 @@ class ChatDesk:
 
 def reply_buttons(kind: str, reference: str | None) -> tuple[tuple[Button, ...], ...]:
     """The buttons that go with an outbox message of ``kind``: marks under a reply."""
-    return rating_buttons(reference) if kind == "reply" and reference else ()
+    return rating_buttons(reference) if kind in ("reply", "feedback") and reference else ()

@@ -55,7 +55,7 @@ def build_policy(file: HelpdeskFile, specialist_chats: tuple[int, ...] = ()) -> 
         always_consult=tuple(file.routing.always_consult),
         deadlines=Deadlines(d.target_reply_days, d.input_due_days, d.day_count, d.holiday_country,
                             d.reminder_every_days, d.max_reminders, d.warn_days_before_target, d.holding_messages,
-                            d.digest_hour),
+                            d.digest_hour, d.feedback_reminder_days),
         confidence_threshold=file.classifier.confidence_threshold,
         max_topics=file.classifier.max_topics,
         top_k=file.matching.top_k,

@@ -60,6 +60,7 @@ class DeadlinesSection(_Strict):
     warn_days_before_target: int = Field(default=3, ge=0, le=60)
     holding_messages: bool = False
     digest_hour: int = Field(default=8, ge=0, le=23)
+    feedback_reminder_days: int = Field(default=0, ge=0, le=60)
 
     @field_validator("holiday_country")
     @classmethod
@@ -79,6 +80,8 @@ class ClassifierSection(_Strict):
     max_topics: int = Field(default=3, ge=1, le=6)
     #: Extra labelled-example files (``topic<TAB>question``), besides the shipped ones.
     examples: list[str] = Field(default_factory=list)
+    #: The evaluation set (JSONL) ``helpdesk train`` checks a new model on; empty: the team's shipped one.
+    evaluation_set: str = ""
 
 
 class MatchingSection(_Strict):

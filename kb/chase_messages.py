@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Sequence
 
 from kb.models import OutboxKind
 from kb.policy import HelpdeskPolicy
@@ -37,7 +38,8 @@ def _quote(q) -> str:
     return f"----- Query {q.reference} -----\nSubject: {q.subject}\n\n{q.text.strip()}"
 
 
-def compose(action, policy: HelpdeskPolicy, by_reference: dict, queries: list, now: datetime) -> ChaseMessage | None:
+def compose(action, policy: HelpdeskPolicy, by_reference: dict, queries: list, now: datetime,
+            poor: Sequence[str] = ()) -> ChaseMessage | None:
     q = by_reference.get(action.reference)
     specialist = [policy.specialist_email or policy.email]
     if action.kind == "reminder":
@@ -81,12 +83,13 @@ def compose(action, policy: HelpdeskPolicy, by_reference: dict, queries: list, n
         values = {"ref": q.reference, "target": q.target_reply_date, "helpdesk": policy.name}
         return ChaseMessage(OutboxKind.REMINDER, [q.requester_email], subject.format(**values), body.format(**values))
     if action.kind == "digest":
-        return ChaseMessage(OutboxKind.DIGEST, specialist, f"Helpdesk digest for {now.date()}", digest(queries, now))
+        return ChaseMessage(OutboxKind.DIGEST, specialist, f"Helpdesk digest for {now.date()}",
+                            digest(queries, now, poor))
     return None
 
 
-def digest(queries: list, now: datetime) -> str:
-    """New queries, drafts awaiting review, overdue inputs and replies at risk, in one email."""
+def digest(queries: list, now: datetime, poor: Sequence[str] = ()) -> str:
+    """New queries, drafts awaiting review, overdue inputs, replies at risk and poor ratings, in one email."""
     today = now.date()
     new = [q for q in queries if q.status in ("new", "manual_triage", "routed", "reopened")
            and (q.received_on >= today - timedelta(days=3) or q.needs_manual_triage)]
@@ -109,4 +112,32 @@ def digest(queries: list, now: datetime) -> str:
                 [f"{q.reference} {line}" for q in queries for line in q.undelivered]),
         section("Replies at risk", [f"{q.reference} target {q.target_reply_date}"
                                     + (" OVERDUE" if q.target_reply_date < today else "") for q in at_risk]),
+        section("Poor ratings since yesterday", list(poor)),
     ])
+
+
+FEEDBACK_REMINDER = {
+    "en": ("[{ref}] Was our reply useful?",
+           "We replied to your query {ref} a little while ago. Was the reply useful? {how} Your answer helps the "
+           "{helpdesk} improve; we will not ask again."),
+    "fr": ("[{ref}] Notre réponse vous a-t-elle été utile ?",
+           "Nous avons répondu à votre demande {ref} il y a quelque temps. Cette réponse vous a-t-elle été utile ? "
+           "{how} Votre avis aide le {helpdesk} à s'améliorer ; nous ne vous le redemanderons pas."),
+    "es": ("[{ref}] ¿Le resultó útil nuestra respuesta?",
+           "Respondimos a su consulta {ref} hace unos días. ¿Le resultó útil la respuesta? {how} Su opinión ayuda "
+           "al {helpdesk} a mejorar; no volveremos a preguntarle."),
+}
+HOW_TO_RATE = {
+    "email": {"en": "Reply to this message with a mark from 1 (not at all) to 5 (very), and any comment.",
+              "fr": "Répondez à ce message avec une note de 1 (pas du tout) à 5 (tout à fait), et vos commentaires.",
+              "es": "Responda a este mensaje con una nota de 1 (nada) a 5 (mucho) y sus comentarios."},
+    "telegram": {"en": "Tap a mark below.", "fr": "Touchez une note ci-dessous.", "es": "Toque una nota abajo."},
+}
+
+
+def feedback_reminder(language: str, reference: str, helpdesk: str, *, telegram: bool = False) -> tuple[str, str]:
+    """The one reminder asking whether a reply was useful: (subject, body) in the requester's language."""
+    subject, body = FEEDBACK_REMINDER.get(language, FEEDBACK_REMINDER["en"])
+    how = HOW_TO_RATE["telegram" if telegram else "email"]
+    values = {"ref": reference, "helpdesk": helpdesk, "how": how.get(language, how["en"])}
+    return subject.format(**values), body.format(**values)

@@ -20,20 +20,36 @@ Rules:
   gets its own warnings;
 - optionally (off by default) the requester gets one polite holding message
   when the target is missed;
-- each working morning from ``digest_hour`` (UTC) the specialist gets a digest.
+- each working morning from ``digest_hour`` (UTC) the specialist gets a digest, with the poor ratings
+  (1 or 2) received since the day before;
+- optionally (``feedback_reminder_days``, off by default) a requester who has not rated a reply is
+  reminded once, on the reply's channel, that many days after it (and never for a reply older than
+  that plus two weeks, so turning the option on does not write to last year's requesters).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from kb.calendar import DueDateCalendar
-from kb.chase_messages import compose
-from kb.models import OPEN_STATUSES, Channel, Clearance, Consultation, OutboxMessage, Query, QueryEvent
+from kb.chase_messages import compose, feedback_reminder
+from kb.models import (
+    OPEN_STATUSES,
+    Channel,
+    Clearance,
+    Consultation,
+    Feedback,
+    OutboxKind,
+    OutboxMessage,
+    Query,
+    QueryEvent,
+    QueryStatus,
+    Reply,
+)
 from kb.outbox import queue
 from kb.policy import HelpdeskPolicy
 
@@ -102,6 +118,35 @@ class ChasePolicy:
     holding_messages: bool = False
     digest_hour: int = 8
     calendar: DueDateCalendar = field(default_factory=DueDateCalendar)
+    feedback_reminder_days: int = 0
+
+
+#: A feedback reminder is not sent for a reply older than its due day plus this.
+FEEDBACK_REMINDER_WINDOW = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class AwaitingFeedback:
+    """An answered query whose requester has not rated the reply."""
+
+    reference: str
+    language: str
+    channel: str  # email or telegram: where the reply went
+    recipient: str
+    replied_on: date
+
+
+def feedback_reminders(waiting: list[AwaitingFeedback], days: int, today: date) -> list[DueAction]:
+    """The feedback reminders due ``today`` (pure); none when ``days`` is 0."""
+    if days <= 0:
+        return []
+    due = []
+    for w in waiting:
+        on = w.replied_on + timedelta(days=days)
+        if on <= today <= on + FEEDBACK_REMINDER_WINDOW:
+            due.append(DueAction("feedback reminder", f"feedback-reminder:{w.reference}", w.reference,
+                                 detail=f"reply of {w.replied_on} not rated"))
+    return due
 
 
 def due_actions(queries: list[QuerySnapshot], policy: ChasePolicy, now: datetime) -> list[DueAction]:
@@ -182,7 +227,40 @@ def snapshot(session: Session) -> list[QuerySnapshot]:
 def chase_policy(policy: HelpdeskPolicy) -> ChasePolicy:
     d = policy.deadlines
     return ChasePolicy(d.reminder_every_days, d.max_reminders, d.warn_days_before_target, d.holding_messages,
-                       d.digest_hour, DueDateCalendar("working", d.holiday_country))
+                       d.digest_hour, DueDateCalendar("working", d.holiday_country), d.feedback_reminder_days)
+
+
+def awaiting_feedback(session: Session, days: int, today: date) -> list[AwaitingFeedback]:
+    """Answered queries replied to in the reminder's window, with no feedback yet."""
+    if days <= 0:
+        return []
+    since = datetime.combine(today - timedelta(days=days) - FEEDBACK_REMINDER_WINDOW, time(), tzinfo=timezone.utc)
+    first_reply = (select(Reply.query_id, func.min(Reply.created_at).label("at")).group_by(Reply.query_id)
+                   .subquery())
+    rows = session.execute(
+        select(Query, first_reply.c.at).join(first_reply, first_reply.c.query_id == Query.id)
+        .where(Query.status.in_([QueryStatus.ANSWERED, QueryStatus.CLOSED]), first_reply.c.at >= since,
+               ~exists().where(Feedback.query_id == Query.id))
+        .order_by(Query.id)).all()
+    waiting = []
+    for q, replied in rows:
+        requester = q.requester
+        if q.channel is Channel.TELEGRAM and requester.telegram_chat_id is not None:
+            waiting.append(AwaitingFeedback(q.reference, q.language, "telegram", str(requester.telegram_chat_id),
+                                            replied.date()))
+        elif requester.email:
+            waiting.append(AwaitingFeedback(q.reference, q.language, "email", requester.email, replied.date()))
+    return waiting
+
+
+def poor_ratings(session: Session, now: datetime) -> list[str]:
+    """The ratings of 1 or 2 received in the last day, for the digest."""
+    rows = session.execute(select(Query.reference, Feedback.rating, Feedback.comment)
+                           .join(Feedback, Feedback.query_id == Query.id)
+                           .where(Feedback.rating <= 2, Feedback.received_at >= now - timedelta(days=1))
+                           .order_by(Feedback.id)).all()
+    return [f"{reference} rated {rating}/5" + (f": {' '.join(comment.split())[:200]}" if comment else "")
+            for reference, rating, comment in rows]
 
 
 def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePolicy,
@@ -191,6 +269,8 @@ def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePol
     done: list[DueAction] = []
     open_queries = snapshot(session)
     actions = due_actions(open_queries, chase, now)
+    waiting = {w.reference: w for w in awaiting_feedback(session, chase.feedback_reminder_days, now.date())}
+    actions += feedback_reminders(list(waiting.values()), chase.feedback_reminder_days, now.date())
     by_reference = {q.reference: q for q in open_queries}
     keys = [a.key for a in actions]
     existing = set(session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys)))) \
@@ -198,11 +278,16 @@ def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePol
     for action in actions:
         if action.key in existing:
             continue
-        message = compose(action, policy, by_reference, open_queries, now)
-        if message is None:
-            continue
         query = session.scalar(select(Query).where(Query.reference == action.reference)) \
             if action.reference else None
+        if action.kind == "feedback reminder":
+            _remind_feedback(session, policy, waiting[action.reference], query, action, now)
+            done.append(action)
+            continue
+        message = compose(action, policy, by_reference, open_queries, now,
+                          poor=poor_ratings(session, now) if action.kind == "digest" else ())
+        if message is None:
+            continue
         consultation = session.get(Consultation, action.consultation_id) if action.consultation_id else None
         queue(session, dedupe_key=action.key, kind=message.kind, channel=Channel.EMAIL,
               recipients=message.recipients, subject=message.subject, body=message.body, now=now,
@@ -226,3 +311,14 @@ def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePol
         done.append(action)
     return done
 
+
+def _remind_feedback(session: Session, policy: HelpdeskPolicy, waiting: AwaitingFeedback, query: Query,
+                     action: DueAction, now: datetime) -> None:
+    """Ask once more, on the reply's channel (Telegram: the bot adds the rating buttons)."""
+    subject, body = feedback_reminder(waiting.language, waiting.reference, policy.name,
+                                      telegram=waiting.channel == "telegram")
+    channel = Channel.TELEGRAM if waiting.channel == "telegram" else Channel.EMAIL
+    queue(session, dedupe_key=action.key, kind=OutboxKind.FEEDBACK, channel=channel, recipients=[waiting.recipient],
+          subject=subject if channel is Channel.EMAIL else waiting.reference, body=body, now=now,
+          domain=policy.domain, query=query, fresh=True, headers={"Auto-Submitted": "auto-generated"})
+    session.add(QueryEvent(query=query, at=now, kind=action.kind, detail=action.detail, actor="scheduler"))

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Sequence
 
 FEATURES = ("lexical", "fuzzy", "topics", "same_language", "query_coverage", "question_coverage", "shared",
-            "lead", "rank", "unexplained")
+            "lead", "rank", "unexplained", "question_concepts")
 STRENGTHS = ("strong", "partial", "weak")
 
 
@@ -41,6 +41,7 @@ class MatchFeatures:
     lead: float  # score over the next candidate's, 0-1
     rank: float  # 0 for the best candidate, 1, 2…
     unexplained: float  # the query's specific words (idf-weighted) the bank has never seen, 0-1
+    question_concepts: float = 0.0  # share of the Q&A question's domain concepts that the query names too, 0-1
 
     def vector(self) -> list[float]:
         return [getattr(self, name) for name in FEATURES]

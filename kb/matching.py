@@ -26,6 +26,7 @@ import snowballstemmer
 from rapidfuzz import fuzz
 
 from classifier.text import content_words
+from kb.concepts import PREFIX, ConceptTable
 from kb.match_confidence import MatchConfidence, MatchFeatures
 
 STEMMERS = {"en": "english", "fr": "french", "es": "spanish"}
@@ -79,12 +80,14 @@ def _tf(count: float) -> float:
 
 
 class Analyser:
-    """Stems content words with the stemmer of the text's language."""
+    """Stems content words with the stemmer of the text's language; with the concept table, a text's terms
+    also name the domain concepts it mentions (``c:annual_leave``), whatever the words and the language."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, concepts: bool = False) -> None:
         self._stemmers = {code: snowballstemmer.stemmer(name) for code, name in STEMMERS.items()}
         # Stemming is the slow part of indexing a large bank, and words repeat: remember each one.
         self._memo: dict[str, dict[str, str]] = {code: {} for code in STEMMERS}
+        self.concepts: ConceptTable | None = ConceptTable.shipped(self.stems) if concepts else None
 
     def stems(self, text: str, language: str) -> list[str]:
         words = content_words(text)
@@ -100,8 +103,11 @@ class Analyser:
             out.append(stem)
         return out
 
-    def terms(self, stems: Sequence[str]) -> list[str]:
-        return list(stems) + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
+    def terms(self, stems: Sequence[str], language: str | None = None) -> list[str]:
+        terms = list(stems) + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
+        if self.concepts is not None and language is not None:
+            terms += [PREFIX + c for c in self.concepts.find(stems, language)]
+        return terms
 
 
 class QAMatcher:
@@ -118,12 +124,15 @@ class QAMatcher:
         self.confidence = confidence
         self.entries: list[QAEntry] = list(entries)
         self._stem_text: list[str] = []
+        self._question_concept_sets: list[frozenset[str]] = []
         postings: dict[str, list[tuple[int, float]]] = {}
         for doc, entry in enumerate(self.entries):
             stems = self.analyser.stems(entry.question, entry.language)
             self._stem_text.append(" ".join(stems))
+            self._question_concept_sets.append(frozenset(
+                t for t in self.analyser.terms(stems, entry.language) if t.startswith(PREFIX)))
             counts: dict[str, float] = {}
-            for term in self.analyser.terms(stems):
+            for term in self.analyser.terms(stems, entry.language):
                 counts[term] = counts.get(term, 0) + 1
             # The answer speaks the requester's vocabulary too ("a 16-year-old may work..."),
             # but what the Q&A is *about* is its question: answer terms count for less.
@@ -167,7 +176,7 @@ class QAMatcher:
             return []
         stems = self.analyser.stems(text, language)
         counts: dict[str, int] = {}
-        for term in self.analyser.terms(stems):
+        for term in self.analyser.terms(stems, language):
             if term in self._idf:
                 counts[term] = counts.get(term, 0) + 1
         if not counts:
@@ -206,7 +215,8 @@ class QAMatcher:
             if self.entries[result[1]].id not in seen:
                 seen.add(self.entries[result[1]].id)
                 best.append(result)
-        singles = [t for t in query_weights if " " not in t]
+        singles = [t for t in query_weights if " " not in t and not t.startswith(PREFIX)]
+        query_concepts = {t for t in query_weights if t.startswith(PREFIX)}
         unknown = len({s for s in stems if s not in self._idf})
         known_mass = sum(self._idf[t] for t in singles)
         query_mass = known_mass + unknown * self._max_idf or 1.0
@@ -223,7 +233,8 @@ class QAMatcher:
                 question_coverage=len(question_stems & set(shared)) / len(question_stems) if question_stems else 0.0,
                 shared=math.log1p(len(shared)),
                 lead=(score - best[rank + 1][0]) / 100.0 if rank + 1 < len(best) else score / 100.0,
-                rank=float(rank), unexplained=unknown * self._max_idf / query_mass)
+                rank=float(rank), unexplained=unknown * self._max_idf / query_mass,
+                question_concepts=self._question_concepts(query_concepts, doc))
             if self.confidence is not None:
                 probability = self.confidence.probability(features)
                 strength = self.confidence.strength(probability)
@@ -235,11 +246,16 @@ class QAMatcher:
                                    None if probability is None else round(probability, 3), strength, features))
         return matches
 
+    def _question_concepts(self, query_concepts: set[str], doc: int) -> float:
+        """The share of Q&A ``doc``'s question concepts that the query names too (1.0: the question has none)."""
+        concepts = self._question_concept_sets[doc]
+        return len(concepts & query_concepts) / len(concepts) if concepts else 1.0
+
     def _shared_terms(self, query_terms: Iterable[str], doc: int) -> tuple[str, ...]:
         """The query's single-word terms that also occur in Q&A ``doc`` (postings are sorted)."""
         shared = []
         for term in query_terms:
-            if " " in term:
+            if " " in term or term.startswith(PREFIX):
                 continue
             docs = self._docs[term]
             i = int(np.searchsorted(docs, doc))

@@ -127,6 +127,8 @@ class OutboxKind(str, enum.Enum):
     NOTICE = "notice"
     #: The draft reply sent to a department's focal points for their agreement.
     CLEARANCE = "clearance"
+    #: The one reminder asking a requester whether the reply was useful (off unless configured).
+    FEEDBACK = "feedback"
 
 
 class QAOrigin(str, enum.Enum):

@@ -50,6 +50,8 @@ class Deadlines:
     warn_days_before_target: int = 3
     holding_messages: bool = False
     digest_hour: int = 8
+    #: Days after the reply to remind a requester who gave no feedback, once; 0: never.
+    feedback_reminder_days: int = 0
 
 
 @dataclass(frozen=True)

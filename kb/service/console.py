@@ -18,7 +18,7 @@ gets its subject and text as focal points would (``shared_with_focal_points``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -30,11 +30,12 @@ from kb.clearance import not_cleared
 from kb.inbound import Outcome
 from kb.intake import parse_requester_type
 from kb.models import (
-    QA,
     OPEN_STATUSES,
+    QA,
     Channel,
     Clearance,
     Consultation,
+    Feedback,
     OutboxMessage,
     Query,
     QueryStatus,
@@ -133,6 +134,8 @@ class ConsoleQuery:
 
     #: Why the saved draft is not cleared ("ACTRAV has not answered", "ACTEMP agreed an earlier wording").
     not_cleared: list[str] = field(default_factory=list)
+    #: The requester's ratings of the reply: {"rating", "comment", "received_at"}, oldest first.
+    feedback: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def is_open(self) -> bool:
@@ -281,7 +284,11 @@ class ConsoleUseCases(ServiceBase):
             outbox = list(session.scalars(select(OutboxMessage).where(OutboxMessage.query_id == query.id)
                                           .order_by(OutboxMessage.id)))
             qa = session.scalar(select(QA).where(QA.source_query_id == query.id).order_by(QA.id.desc()).limit(1))
-            return self._console_view(query, outbox, qa, hide=query.confidential and not reveal, today=today)
+            ratings = list(session.scalars(select(Feedback).where(Feedback.query_id == query.id).order_by(Feedback.id)))
+            hide = query.confidential and not reveal
+            view = self._console_view(query, outbox, qa, hide=hide, today=today)
+            return replace(view, feedback=[{"rating": f.rating, "received_at": f.received_at,
+                                            "comment": HIDDEN if hide and f.comment else f.comment} for f in ratings])
 
     def _console_view(self, query: Query, outbox: list[OutboxMessage], qa: QA | None, *, hide: bool,
                       today: date) -> ConsoleQuery:

@@ -20,7 +20,7 @@ from classifier.model import TopicModel
 from kb.calendar import DueDateCalendar
 from kb.db import unit_of_work
 from kb.match_confidence import MatchConfidence
-from kb.matching import QAMatcher
+from kb.matching import Analyser, QAMatcher
 from kb.models import Query, QueryEvent
 from kb.policy import HelpdeskPolicy
 from kb.qa_bank import bank_revision, published_entries
@@ -84,7 +84,8 @@ class ServiceBase:
         if self._matcher is None or revision != self._matcher_revision:
             if self._confidence is None:
                 self._confidence = MatchConfidence.shipped()
-            self._matcher = QAMatcher(published_entries(session), confidence=self._confidence)
+                self._analyser = Analyser(concepts=True)  # built once: stems the concept table's terms
+            self._matcher = QAMatcher(published_entries(session), self._analyser, confidence=self._confidence)
             self._matcher_revision = revision
         return self._matcher
 
