@@ -660,3 +660,31 @@ def test_a_sentence_in_a_last_short_paragraph_is_no_organisation():
 
 def test_a_telegram_message_gives_no_organisation():
     assert suggest_organisation("can we pay overtime in cash?", None) is None
+
+
+# ---------------------------------------------------------------- the query as stored and shown
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_query_about_a_supplier_abroad_is_counted_under_that_country_and_the_specialist_confirms(helpdesk):
+    from kb.intake import QuerySubmission
+    from kb.models import Channel
+
+    service = helpdesk.service
+    report = service.submit_query(QuerySubmission(
+        text="Dear Helpdesk,\n\nOur supplier in Guatemala keeps the passports of its migrant workers. What should "
+             "we ask them to do?\n\nBest regards,\nAnna Weber\nHead of Sustainability\nWeber Textil GmbH\n"
+             "Hauptstrasse 5, Berlin, Germany",
+        channel=Channel.EMAIL, email="anna@weber-textil.de", country="DE"))
+    page = service.console_query(report.reference)
+    assert page.place["code"] == "GT" and page.place["source"] == "text"
+    assert page.place["region"] == "Americas" and page.requester["country"] == "DE"
+    assert page.suggested_organisation == "Weber Textil GmbH"
+    history = {e["kind"]: e["detail"] for e in service.show_query(report.reference).history}
+    assert "Guatemala" in history["country concerned"] and "in Guatemala" in history["country concerned"]
+
+    assert service.confirm_organisation(report.reference, actor="maria") == "Weber Textil GmbH"
+    assert service.console_query(report.reference).requester["organisation"] == "Weber Textil GmbH"
+    assert service.set_country_concerned(report.reference, "Honduras", actor="maria") == "Honduras"
+    assert service.console_query(report.reference).place == {"code": "HN", "region": "Americas",
+                                                              "source": "specialist", "name": "Honduras"}
+    with pytest.raises(ValueError):
+        service.set_country_concerned(report.reference, "Atlantis", actor="maria")

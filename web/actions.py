@@ -98,7 +98,17 @@ def update_requester(service, reference: str, form: FormData, actor: str) -> str
     return "Requester updated: " + "; ".join(changes) if changes else "Nothing changed"
 
 
+def country_concerned(service, reference: str, form: FormData, actor: str) -> str:
+    name = service.set_country_concerned(reference, _text(form, "country_concerned"), actor=actor)
+    return f"Country concerned: {name}"
+
+
+def confirm_organisation(service, reference: str, form: FormData, actor: str) -> str:
+    return f"Organisation confirmed: {service.confirm_organisation(reference, actor=actor)}"
+
+
 ACTIONS: dict[str, Callable[..., str]] = {
     "topics": set_topics, "draft": save_draft, "send": send, "extend": extend, "release": release,
     "close": close, "clearance": request_clearance, "promote": promote, "publish": publish, "requester": update_requester,
+    "country-concerned": country_concerned, "organisation": confirm_organisation,
 }

@@ -12,6 +12,7 @@ them opens a session. The use cases are grouped by who acts:
 - ``conversation``: the state a Telegram conversation keeps between messages;
 - ``accounts``: who may sign in to the console, and slowing down password guessing;
 - ``console``: the review queue, search and the pages only the web console shows;
+- ``facts``: the country a query is about and the requester's organisation, as the specialist confirms them;
 - ``bank``: keeping the Q&A bank (versions in each language, withdrawal, CSV import and export).
 
 A query's status changes only through ``kb.lifecycle.transition``.
@@ -23,13 +24,14 @@ from kb.service.console import ConsoleUseCases
 from kb.service.conversation import ChatState, ConversationUseCases
 from kb.service.core import NotAllowedError, QueryNotFoundError, utc_now
 from kb.service.delivery import DeliveryUseCases
+from kb.service.facts import QueryFactsUseCases
 from kb.service.intake import FollowUpOutcome, FollowUpResult, IntakeUseCases
 from kb.service.mail import MailUseCases, QuarantinedEmail, StoredEmail
 from kb.service.specialist import SpecialistUseCases
 
 
 class HelpdeskService(IntakeUseCases, SpecialistUseCases, DeliveryUseCases, MailUseCases, ConversationUseCases,
-                      AccountUseCases, ConsoleUseCases, QABankUseCases):
+                      AccountUseCases, ConsoleUseCases, QABankUseCases, QueryFactsUseCases):
     """The helpdesk's use cases over one store, one policy and one topic model."""
 
 

@@ -134,6 +134,10 @@ class ConsoleQuery:
 
     #: Why the saved draft is not cleared ("ACTRAV has not answered", "ACTEMP agreed an earlier wording").
     not_cleared: list[str] = field(default_factory=list)
+    #: The country the query is about: {"code", "name", "region", "source"} (text, requester or specialist).
+    place: dict[str, Any] | None = None
+    #: The organisation read from the signature or domain, while the requester has none (to confirm).
+    suggested_organisation: str | None = None
     #: The requester's ratings of the reply: {"rating", "comment", "received_at"}, oldest first.
     feedback: list[dict[str, Any]] = field(default_factory=list)
 
@@ -337,6 +341,11 @@ class ConsoleUseCases(ServiceBase):
             overdue=query.status in OPEN_STATUSES and today > query.target_reply_date,
             extension_reason=query.target_extension_reason, confidential=query.confidential, identity_hidden=hide,
             subject=subject, text=text, requester=requester,
+            place=None if query.country_concerned is None else {
+                "code": HIDDEN if hide else query.country_concerned, "region": query.region,
+                "source": query.country_source,
+                "name": HIDDEN if hide else self.countries.by_code(query.country_concerned).name},
+            suggested_organisation=None if hide or r.organisation else query.suggested_organisation,
             reply_to=None if hide else _reply_to(query),
             topics=topics, candidates=[{**c, "name": names.get(c["code"], c.get("name"))}
                                        for c in decision.get("topics", [])],

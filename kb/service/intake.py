@@ -123,6 +123,8 @@ class IntakeUseCases(ServiceBase):
         )
         session.add(query)
         self.record_event(session, query, "received", f"by {sub.channel.value}, language {checked.language}", at=received)
+        for kind, detail in self._locate(query, requester, checked.text, sub.email):
+            self.record_event(session, query, kind, detail, at=received)
         lifecycle.begin(query)
         session.add(Message(query=query, direction=Direction.IN, channel=sub.channel, at=received,
                             sender=sub.email, subject=sub.subject, body=checked.text,
@@ -238,6 +240,32 @@ class IntakeUseCases(ServiceBase):
         if checked.country is not None:
             requester.country, requester.region = checked.country.code, checked.country.region
         return requester
+
+    def _locate(self, query: Query, requester: Requester, text: str, sender: str | None) -> list[tuple[str, str]]:
+        """Set the country the query is about (named in the text, else the requester's) and the organisation to
+        suggest (from the signature or the sender's domain, when the requester has none); returns the events
+        saying what was found and why, for the specialist to confirm."""
+        from kb.organisations import suggest_organisation
+        from kb.places import countries_concerned
+
+        said = []
+        mentions = countries_concerned(text, self.countries, requester_country=requester.country)
+        best = next((m for m in mentions if m.strong), mentions[0] if mentions else None)
+        if best is not None:
+            query.country_concerned, query.region, query.country_source = best.code, best.region, "text"
+            said.append(("country concerned", f"{best.name} ({', '.join(best.evidence)}; {', '.join(best.reasons)})"
+                         + (f"; also named: {', '.join(m.name for m in mentions if m is not best)}"
+                            if len(mentions) > 1 else "")))
+        elif requester.country:
+            query.country_concerned, query.region, query.country_source = requester.country, requester.region, \
+                "requester"
+        if not requester.organisation:
+            suggestion = suggest_organisation(text, sender)
+            if suggestion is not None:
+                query.suggested_organisation = suggestion.name[:200]
+                said.append(("organisation suggested", f"{suggestion.name} (from the {suggestion.source}: "
+                                                       f"{suggestion.evidence})"))
+        return said
 
     def _next_reference(self, session: Session, year: int) -> str:
         """HD-2026-0007: numbers restart each year and are never handed out twice."""
