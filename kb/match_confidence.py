@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Sequence
 
 FEATURES = ("lexical", "fuzzy", "topics", "same_language", "query_coverage", "question_coverage", "shared",
-            "lead", "rank", "unexplained", "question_concepts")
+            "lead", "rank", "unexplained", "question_concepts", "query_in_question", "missing_specific")
 STRENGTHS = ("strong", "partial", "weak")
 
 
@@ -42,6 +42,8 @@ class MatchFeatures:
     rank: float  # 0 for the best candidate, 1, 2…
     unexplained: float  # the query's specific words (idf-weighted) the bank has never seen, 0-1
     question_concepts: float = 0.0  # share of the Q&A question's domain concepts that the query names too, 0-1
+    query_in_question: float = 0.0  # idf mass of the query's words found in the Q&A's question itself, 0-1
+    missing_specific: float = 0.0  # the rarest query word absent from the Q&A (its idf over the largest), 0-1
 
     def vector(self) -> list[float]:
         return [getattr(self, name) for name in FEATURES]
@@ -88,7 +90,7 @@ class MatchConfidence:
         path.write_text(self.to_json(), encoding="utf-8")
 
 
-def train(vectors: Sequence[Sequence[float]], labels: Sequence[bool], *, strong_precision: float = 0.9,
+def train(vectors: Sequence[Sequence[float]], labels: Sequence[bool], *, strong_precision: float = 0.8,
           partial_recall: float = 0.95, folds: int = 5, seed: int = 7) -> MatchConfidence:
     """Fit the model; choose "strong" as the lowest threshold whose held-out precision reaches
     ``strong_precision``, and "partial" as the highest that keeps ``partial_recall`` of the true answers."""

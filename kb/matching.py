@@ -225,6 +225,7 @@ class QAMatcher:
             entry = self.entries[doc]
             shared = self._shared_terms(query_weights.keys(), doc)
             question_stems = set(self._stem_text[doc].split())
+            missing = [self._idf[t] for t in singles if t not in shared]
             features = MatchFeatures(
                 lexical=lexical, fuzzy=fuzzy / 100.0,
                 topics=len(wanted & set(entry.topics)) / len(entry.topics) if wanted and entry.topics else 0.0,
@@ -234,7 +235,9 @@ class QAMatcher:
                 shared=math.log1p(len(shared)),
                 lead=(score - best[rank + 1][0]) / 100.0 if rank + 1 < len(best) else score / 100.0,
                 rank=float(rank), unexplained=unknown * self._max_idf / query_mass,
-                question_concepts=self._question_concepts(query_concepts, doc))
+                question_concepts=self._question_concepts(query_concepts, doc),
+                query_in_question=sum(self._idf[t] for t in singles if t in question_stems) / query_mass,
+                missing_specific=max(missing + [self._max_idf if unknown else 0.0]) / self._max_idf)
             if self.confidence is not None:
                 probability = self.confidence.probability(features)
                 strength = self.confidence.strength(probability)
