@@ -27,6 +27,12 @@ from typing import Sequence
 FEATURES = ("lexical", "fuzzy", "topics", "same_language", "query_coverage", "question_coverage", "shared",
             "lead", "rank", "unexplained", "question_concepts", "query_in_question", "missing_specific")
 STRENGTHS = ("strong", "partial", "weak")
+#: Which way each feature may push the probability (+1 up, -1 down): a query closer to the Q&A never makes
+#: it less likely to be answered by it. The fit respects these signs (a bounded logistic regression), so the
+#: model behaves sensibly on cases unlike its training pairs (a near-identical question is strong).
+SIGNS = {"lexical": 1, "fuzzy": 1, "topics": 1, "same_language": 1, "query_coverage": 1, "question_coverage": 1,
+         "shared": 1, "lead": 1, "rank": -1, "unexplained": -1, "question_concepts": 1, "query_in_question": 1,
+         "missing_specific": -1}
 
 
 @dataclass(frozen=True)
@@ -95,14 +101,13 @@ def train(vectors: Sequence[Sequence[float]], labels: Sequence[bool], *, strong_
     """Fit the model; choose "strong" as the lowest threshold whose held-out precision reaches
     ``strong_precision``, and "partial" as the highest that keeps ``partial_recall`` of the true answers."""
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
     x, y = np.asarray(vectors, dtype=float), np.asarray(labels, dtype=int)
     held_out = np.zeros(len(y))
     for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):
-        model = LogisticRegression(C=1.0, max_iter=2000).fit(x[train_idx], y[train_idx])
-        held_out[test_idx] = model.predict_proba(x[test_idx])[:, 1]
+        w, b = _fit_signed(x[train_idx], y[train_idx])
+        held_out[test_idx] = 1.0 / (1.0 + np.exp(-(x[test_idx] @ w + b)))
     strong = 0.99
     for threshold in np.arange(0.30, 0.99, 0.01):
         chosen = held_out >= threshold
@@ -112,9 +117,31 @@ def train(vectors: Sequence[Sequence[float]], labels: Sequence[bool], *, strong_
     positives = np.sort(held_out[y == 1])
     partial = float(positives[int((1 - partial_recall) * len(positives))]) if len(positives) else 0.3
     partial = min(partial, strong - 0.05)
-    final = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
+    weights, bias = _fit_signed(x, y)
     chosen = held_out >= strong
     notes = (f"{len(y)} pairs ({int(y.sum())} answers); held out: strong precision {y[chosen].mean():.2f} "
              f"recall {(chosen & (y == 1)).sum() / max(y.sum(), 1):.2f}")
-    return MatchConfidence(tuple(round(float(w), 6) for w in final.coef_[0]), round(float(final.intercept_[0]), 6),
+    return MatchConfidence(tuple(round(float(w), 6) for w in weights), round(float(bias), 6),
                            round(strong, 2), round(max(partial, 0.05), 2), notes)
+
+
+def _fit_signed(x, y, l2: float = 1.0):
+    """Logistic regression whose weights keep the signs in ``SIGNS`` (L-BFGS-B with bounds); (weights, bias)."""
+    import numpy as np
+    from scipy.optimize import minimize
+
+    n, d = x.shape
+    signs = [SIGNS[name] for name in FEATURES]
+
+    def loss(theta):
+        w, b = theta[:d], theta[d]
+        z = x @ w + b
+        p = 1.0 / (1.0 + np.exp(-z))
+        value = np.sum(np.logaddexp(0.0, z) - y * z) / n + l2 * (w @ w) / (2 * n)
+        grad = np.append(x.T @ (p - y) / n + l2 * w / n, np.sum(p - y) / n)
+        return value, grad
+
+    bounds = [(0.0, None) if s > 0 else (None, 0.0) for s in signs] + [(None, None)]
+    result = minimize(loss, np.zeros(d + 1), jac=True, method="L-BFGS-B", bounds=bounds,
+                      options={"maxiter": 5000})
+    return result.x[:d], float(result.x[d])

@@ -7,6 +7,7 @@ checks the shipped model is what training gives.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Callable, Sequence
@@ -17,6 +18,21 @@ from kb.matching import QAEntry, QAMatcher
 
 #: A labelled Q&A must be among this many candidates to give a training row (below, it is never proposed).
 RETRIEVED = 10
+#: Where an email's quoted earlier message starts ("On 3 May, X wrote:", "Le … a écrit :", "El … escribió:").
+_QUOTE_HEADER = re.compile(r"^\s*(?:on\b.{0,120}\bwrote|le\b.{0,120}\ba écrit|el\b.{0,120}\bescribió"
+                           r"|-{2,}\s*(?:original message|message d'origine|mensaje original))\s*:?\s*-*\s*$",
+                           re.IGNORECASE)
+
+
+def unquoted(text: str) -> str:
+    """The message as the email channel hands it to triage: without the quoted earlier message."""
+    kept = []
+    for line in text.splitlines():
+        if _QUOTE_HEADER.match(line):
+            break
+        if not line.lstrip().startswith(">"):
+            kept.append(line)
+    return "\n".join(kept).strip() or text
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,7 @@ def feature_rows(matcher: QAMatcher, pairs: Sequence[LabelledPair],
         labels_of[pair.qa_key] = labels_of.get(pair.qa_key, False) or pair.answers
     vectors, labels, skipped = [], [], 0
     for (query, language), known in by_query.items():
+        query = unquoted(query)
         matches = matcher.match(query, language, topics_of(query), k=RETRIEVED)
         found = {m.entry.key: m for m in matches}
         skipped += sum(1 for key in known if key not in found)
