@@ -34,7 +34,7 @@ from kb.match_training import entries_from  # noqa: E402
 from kb.matching import Analyser, QAMatcher  # noqa: E402
 from kb.qa_bank import shipped_qas  # noqa: E402
 
-EVAL_SET = Path(__file__).resolve().parent / "data" / "eval_set.jsonl"
+EVAL_SET = Path(__file__).resolve().parents[1] / "kb" / "data" / "eval_set.jsonl"
 FUZZY_DRAFT = 75
 
 

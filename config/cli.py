@@ -20,7 +20,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from config.bootstrap import Helpdesk, bootstrap, train_and_save, training_set
+from config.bootstrap import Helpdesk, bootstrap, training_set
 from config.render import detail_view, queries_table, triage_panel
 from config.settings import ConfigError, Settings
 from kb.intake import QueryRejectedError, QuerySubmission
@@ -68,9 +68,10 @@ def _open() -> Helpdesk:
 
 
 def _register_groups() -> None:
-    from config import cli_qa, cli_quality
+    from config import cli_qa, cli_quality, cli_report
 
     cli_qa.register(app, _friendly, _open, console)
+    cli_report.register(app, _friendly, _open, console)
     cli_quality.register(app, _friendly, _open, console)
 
 
@@ -162,26 +163,6 @@ def extend(
         report = helpdesk.service.extend_target(reference, reason, days=days,
                                                 to=date.fromisoformat(to) if to else None)
     console.print(f"{report.reference}: target reply date now {report.target_reply_date}")
-
-
-@app.command()
-@_friendly
-def report(year: Optional[int] = typer.Option(None, help="Year (default: this year)"),
-           as_json: bool = typer.Option(False, "--json", help="Print as JSON")) -> None:
-    """The annual report: queries by channel, region, requester type and topic; replies, targets, feedback."""
-    with _open() as helpdesk:
-        figures = helpdesk.service.annual_report(year or helpdesk.clock().year)
-    data = {k: dict(v) if isinstance(v, dict) else v for k, v in vars(figures).items()}
-    if as_json:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-        return
-    console.print(f"[bold]Helpdesk report {figures.year}[/]: {figures.queries} queries, {figures.answered} answered "
-                  f"({figures.answered_on_target} on target), {figures.self_served} self-served, "
-                  f"{figures.extended} targets extended; median days to reply {figures.median_days_to_reply or '-'}; "
-                  f"{figures.ratings} ratings, mean {figures.mean_rating or '-'}; {figures.qas_promoted} Q&As added")
-    for name in ("by_channel", "by_region", "by_requester_type", "by_language", "by_topic"):
-        console.print(f"{name.removeprefix('by_').replace('_', ' ')}: " +
-                      ", ".join(f"{k} {v}" for k, v in sorted(data[name].items(), key=lambda kv: -kv[1])))
 
 
 @app.command()
@@ -392,16 +373,29 @@ def close(reference: str, reason: str = typer.Option(..., help="Why (kept in the
 
 @app.command()
 @_friendly
-def train(evaluate: bool = typer.Option(False, help="Also cross-validate and print accuracy figures")) -> None:
-    """Train the topic model from the labelled examples and the Q&A bank, and save it."""
+def train(evaluate: bool = typer.Option(False, help="Also cross-validate and print accuracy figures"),
+          force: bool = typer.Option(False, help="Keep the new model even if it scores worse"),
+          rollback: bool = typer.Option(False, help="Put back the model the last training replaced")) -> None:
+    """Train the topic model from the labelled examples, the Q&A bank and the specialist's corrections; keep it
+    only if it does not score worse on the evaluation set than the model in service (which is kept to roll back)."""
+    from config import training
+
     with bootstrap(Settings()) as helpdesk:
-        examples = training_set(helpdesk)
-        model = train_and_save(helpdesk, examples)
-        console.print(f"Trained on {len(examples)} examples, {len(model.vocabulary):,} features "
-                      f"-> {helpdesk.settings.resolved_model_path()}")
+        if rollback:
+            path = training.rollback(helpdesk)
+            console.print(f"Rolled back: {path} is the previous model again (roll back again to undo)")
+            return
+        outcome = training.retrain(helpdesk, force=force)
+        new, old = outcome.candidate, outcome.previous
+        console.print(f"Trained on {outcome.examples} examples. On the evaluation set: new model top-1 {new.top1:.2f}, "
+                      f"macro-F1 {new.macro_f1:.2f}, manual triage {new.manual_triage:.0%}"
+                      + (f"; model in service top-1 {old.top1:.2f}, macro-F1 {old.macro_f1:.2f}, manual triage "
+                         f"{old.manual_triage:.0%}" if old else ""), highlight=False)
+        console.print(outcome.reason + (f" ({helpdesk.settings.resolved_model_path()})" if outcome.kept else ""))
         if evaluate:
             from classifier.evaluation import cross_validate
 
+            examples = training_set(helpdesk)
             report = cross_validate(examples, helpdesk.policy.topic_codes,
                                     threshold=helpdesk.policy.confidence_threshold,
                                     max_topics=helpdesk.policy.max_topics)
@@ -409,6 +403,8 @@ def train(evaluate: bool = typer.Option(False, help="Also cross-validate and pri
                           f"precision {report.precision:.2f}, recall {report.recall:.2f}, F1 {report.f1:.2f}, "
                           f"top-1 accuracy {report.top1_accuracy:.2f}, manual triage {report.manual_triage_rate:.0%}")
             console.print("top-1 by language: " + ", ".join(f"{k} {v:.2f}" for k, v in report.top1_by_language.items()))
+        if not outcome.kept:
+            raise typer.Exit(1)
 
 
 @app.command("fetch-mail")

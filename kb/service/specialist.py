@@ -142,7 +142,21 @@ class SpecialistUseCases(ServiceBase):
             return triage_report(self._get(session, reference), self.policy, self.countries, created=False)
 
     def annual_report(self, year: int):
-        from kb.reports import annual_report
+        """One year's figures (``kb.reports.PeriodFigures``, 1 January to 31 December), without the year before."""
+        from kb.reports import period_figures, year_period
 
         with self.unit_of_work() as session:
-            return annual_report(session, year)
+            return period_figures(session, *year_period(year))
+
+    def period_report(self, start: date, end: date):
+        """The report on the queries received from ``start`` to ``end`` (both included): a
+        ``kb.reports.PeriodReport`` with its figures, the same dates a year earlier when they have queries,
+        and the tables every adapter renders (with topic, department and country names)."""
+        from kb.reports import period_report
+
+        if start > end:
+            raise ValueError(f"the period starts on {start}, after it ends on {end}")
+        with self.unit_of_work() as session:
+            return period_report(session, start, end, countries=self.countries,
+                                 topic_names={code: t.name() for code, t in self.policy.topics.items()},
+                                 department_names={code: d.name for code, d in self.policy.departments.items()})
