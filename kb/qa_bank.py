@@ -43,6 +43,9 @@ MAX_ANSWER = 20_000
 #: Two questions in one language this similar (rapidfuzz token-set ratio of their content words) are flagged.
 NEAR_DUPLICATE = 85.0
 STATES = ("draft", "published", "withdrawn")
+#: A query whose topics the specialist confirmed or corrected counts as this many shipped examples, so that
+#: one correction moves similar queries too, not only itself.
+CORRECTION_WEIGHT = 3.0
 
 
 class QAError(ValueError):
@@ -188,7 +191,7 @@ def published_entries(session: Session) -> list[QAEntry]:
 
 
 def learned_examples(session: Session, topic_codes: Iterable[str]) -> list[LabelledExample]:
-    """Q&A questions (every version) and specialist-confirmed queries, as extra training examples."""
+    """Q&A questions (every version) and specialist-confirmed queries (weighted), as extra training examples."""
     codes = set(topic_codes)
     examples = []
     for qa in session.scalars(select(QA).where(QA.published).order_by(QA.id)):
@@ -204,7 +207,7 @@ def learned_examples(session: Session, topic_codes: Iterable[str]) -> list[Label
             confirmed.setdefault(query_id, []).append(code)
     if confirmed:
         for q in session.scalars(select(Query).where(Query.id.in_(confirmed))):
-            examples.append(LabelledExample(q.text, tuple(confirmed[q.id]), q.language))
+            examples.append(LabelledExample(q.text, tuple(confirmed[q.id]), q.language, CORRECTION_WEIGHT))
     return examples
 
 

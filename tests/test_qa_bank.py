@@ -247,3 +247,15 @@ def test_a_qa_once_shipped_twice_is_withdrawn_as_merged_into_the_qa_it_duplicate
     shown = service.qa_show("osh-equipements-fr")
     assert shown.state == "withdrawn" and "merged into osh-ppe" in shown.withdrawn_reason
     assert "fr" in service.qa_show("osh-ppe").versions
+
+
+def test_a_specialists_topic_correction_teaches_the_model_more_than_a_shipped_example(service):
+    from kb.intake import QuerySubmission
+    from kb.models import Channel
+    from kb.qa_bank import CORRECTION_WEIGHT
+
+    report = service.submit_query(QuerySubmission(text="Our night shift staff in the cannery ask about their breaks",
+                                                  channel=Channel.EMAIL, email="ana@coop.example"))
+    service.correct_topics(report.reference, ["working_time"], actor="maria")
+    [corrected] = [e for e in service.learned_examples() if e.text.startswith("Our night shift staff")]
+    assert corrected.topics == ("working_time",) and corrected.weight == CORRECTION_WEIGHT > 1
