@@ -175,7 +175,10 @@ def render(service, message) -> tuple[str, tuple]:
     if message.kind == "review" and message.reference:
         card = review_card(service.report(message.reference), heading="new query")
         return card.text, card.buttons
-    return message.body, reply_buttons(message.kind, message.reference)
+    language = None
+    if message.kind in ("reply", "feedback") and message.recipients:
+        language = service.load_chat(int(message.recipients[0])).language  # the buttons in the chat's language
+    return message.body, reply_buttons(message.kind, message.reference, language)
 
 
 async def deliver_outbox(application: Application, limit: int = 30) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kb.feedback import VERDICTS
 from kb.views import TriageReport
 
 
@@ -40,6 +41,7 @@ def review_card(report: TriageReport, heading: str = "query") -> BotReply:
     ))
 
 
-def rating_buttons(reference: str) -> tuple[tuple[Button, ...], ...]:
-    """The marks under a reply: pressing one records the requester's feedback."""
-    return (tuple(Button(str(mark), f"rate:{reference}:{mark}") for mark in range(1, 6)),)
+def rating_buttons(reference: str, labels: dict[str, str] | None = None) -> tuple[tuple[Button, ...], ...]:
+    """The verdicts under a reply (useful, partly, not useful): pressing one records the requester's feedback."""
+    labels = labels or {"useful": "Useful", "partly": "Partly", "not_useful": "Not useful"}
+    return (tuple(Button(labels[name], f"rate:{reference}:{mark}") for name, mark in VERDICTS.items()),)

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 REFERENCE = re.compile(r"\b([A-Z]{2,6}-\d{4}-\d{4,})\b")
 #: More messages than this in a minute from one chat are politely refused.
 RATE_LIMIT_PER_MINUTE = 20
+#: A comment on a rating is short; a longer message (or a question) is something new.
+MAX_COMMENT_WORDS = 80
 #: A match this far above the "good" score is shown to the requester at once.
 SELF_SERVICE_MARGIN = 10.0
 SPECIALIST_BUTTONS = ("send", "edit", "topics", "topic", "extend", "conf", "promote")
@@ -123,6 +125,10 @@ class ChatDesk:
         if chat.state == "sector":
             chat.data["sector"] = text[:120]
             return [self._next_step(chat)]
+        if chat.state == "feedback_comment":
+            noted = self._feedback_comment(chat, text)
+            if noted is not None:
+                return noted
         if chat.state == "question":
             chat.data["parts"] = [*chat.data.get("parts", []), text]
             self.service.save_chat(chat)
@@ -200,7 +206,28 @@ class ChatDesk:
         except (LookupError, PermissionError, ValueError) as exc:
             log.warning("rating refused for chat %s: %s", chat.chat_id, exc)
             return []
-        return [BotReply(texts(chat.language)["rated"].format(reference=reference))]
+        # The comment is optional: the next short message (within the hour) is taken as one.
+        chat.state = "feedback_comment"
+        chat.data["feedback"] = {"reference": reference, "at": self.service.clock().isoformat()}
+        self.service.save_chat(chat)
+        t = texts(chat.language)
+        return [BotReply(f"{t['rated'].format(reference=reference)} {t['comment_optional']}")]
+
+    def _feedback_comment(self, chat: ChatState, text: str) -> list[BotReply] | None:
+        """A comment on the rating just given; None when the message is something else (a new question)."""
+        pending = chat.data.pop("feedback", None) or {}
+        chat.state = "idle"
+        self.service.save_chat(chat)
+        at = pending.get("at")
+        fresh = at and self.service.clock() - datetime.fromisoformat(at) < timedelta(hours=1)
+        if not fresh or "?" in text or "¿" in text or len(text.split()) > MAX_COMMENT_WORDS:
+            return None
+        try:
+            self.service.chat_feedback_comment(chat.chat_id, pending["reference"], text)
+        except (LookupError, PermissionError) as exc:
+            log.warning("feedback comment refused for chat %s: %s", chat.chat_id, exc)
+            return None
+        return [BotReply(texts(chat.language)["comment_noted"])]
 
     def _self_service(self, chat: ChatState, solved: bool, reference: str) -> list[BotReply]:
         t = texts(chat.language)
@@ -361,6 +388,8 @@ class ChatDesk:
             return [BotReply(f"{reference}: {exc}")]
 
 
-def reply_buttons(kind: str, reference: str | None) -> tuple[tuple[Button, ...], ...]:
+def reply_buttons(kind: str, reference: str | None, language: str | None = None) -> tuple[tuple[Button, ...], ...]:
     """The buttons that go with an outbox message of ``kind``: marks under a reply."""
-    return rating_buttons(reference) if kind in ("reply", "feedback") and reference else ()
+    if kind not in ("reply", "feedback") or not reference:
+        return ()
+    return rating_buttons(reference, texts(language or "en")["verdicts"])

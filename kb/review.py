@@ -35,17 +35,17 @@ from kb.triage import route
 #: Asked at the end of every reply, in the query's language; the channel decides how to answer.
 FEEDBACK_REQUEST = {
     Channel.EMAIL: {
-        "en": "Was this reply useful? Reply to this message with a mark from 1 (not at all) to 5 (very), and any "
-              "comment.",
+        "en": "Was this reply useful? Reply to this message with a mark from 1 (not at all) to 5 (very), or "
+              "simply \"useful\", \"partly\" or \"not useful\", and any comment.",
         "fr": "Cette réponse vous a-t-elle été utile ? Répondez à ce message avec une note de 1 (pas du tout) à 5 "
               "(tout à fait), et vos commentaires.",
         "es": "¿Le resultó útil esta respuesta? Responda a este mensaje con una nota de 1 (nada) a 5 (mucho) y sus "
               "comentarios.",
     },
     Channel.TELEGRAM: {
-        "en": "Was this reply useful? Tap a mark from 1 (not at all) to 5 (very).",
-        "fr": "Cette réponse vous a-t-elle été utile ? Touchez une note de 1 (pas du tout) à 5 (tout à fait).",
-        "es": "¿Le resultó útil esta respuesta? Toque una nota de 1 (nada) a 5 (mucho).",
+        "en": "Was this reply useful? Tap your answer below.",
+        "fr": "Cette réponse vous a-t-elle été utile ? Touchez votre réponse ci-dessous.",
+        "es": "¿Le resultó útil esta respuesta? Toque su respuesta abajo.",
     },
 }
 

@@ -94,3 +94,35 @@ def test_a_poor_rating_reaches_the_digest_and_shows_on_the_query_page(helpdesk, 
     assert f"{reference} rated 2/5: Too general, it did not address our country." in digest.body
     page = service.console_query(reference)
     assert page.feedback[0]["rating"] == 2 and "Too general" in page.feedback[0]["comment"]
+
+
+@pytest.mark.parametrize("answer, mark, comment", [
+    ("Useful, thank you!", 5, "thank you"),
+    ("Very helpful", 5, None),
+    ("Not useful: it ignores Peruvian law", 1, "it ignores Peruvian law"),
+    ("Partly useful - we needed more on subcontractors", 3, "we needed more on subcontractors"),
+    ("Pas utile, désolé", 1, "désolé"),
+    ("Très utile, merci", 5, "merci"),
+    ("En partie utile", 3, None),
+    ("Muy útil, gracias", 5, "gracias"),
+    ("No nos fue útil", 1, None),
+    ("Parcialmente útil: falta el caso de Perú", 3, "falta el caso de Perú"),
+    ("4 - very clear", 4, "very clear"),
+])
+def test_an_emailed_verdict_in_english_french_or_spanish_is_feedback(answer, mark, comment):
+    from kb.feedback import read_rating
+
+    assert read_rating(answer) == __import__("kb.feedback", fromlist=["Rating"]).Rating(mark, comment)
+
+
+@pytest.mark.parametrize("answer", [
+    "Useful, but can we also employ 15-year-olds in the packing hall?",
+    "Is it useful to register our union first?",
+    "We found the reply useful and now have a new situation: our supplier in Peru has closed the plant and the "
+    "workers have not been paid for three months, and the union says the buyer is responsible for the wages. "
+    "What should we do next, and who should we talk to first?",
+])
+def test_a_new_question_that_mentions_usefulness_is_not_feedback(answer):
+    from kb.feedback import read_rating
+
+    assert read_rating(answer) is None

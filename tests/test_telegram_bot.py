@@ -157,21 +157,23 @@ async def test_specialist_reviews_and_sends_and_the_reply_reaches_the_requester(
     await deliver_outbox(bot.app)
     reply = api.texts_to(ALICE)[before]
     assert reply.startswith("Dear Alice, a 16-year-old may do non-hazardous work only (HD-2026-0001).")
-    marks = [b["text"] for row in api.sent_to(ALICE)[-1]["reply_markup"]["inline_keyboard"] for b in row]
-    assert marks == ["1", "2", "3", "4", "5"]
+    verdicts = [b["text"] for row in api.sent_to(ALICE)[-1]["reply_markup"]["inline_keyboard"] for b in row]
+    assert verdicts == ["👍 Useful", "Partly", "👎 Not useful"]
 
-    # Alice rates the reply with a button: feedback is recorded and the query stays answered.
-    [thanks] = await press(api, ALICE, "rate:HD-2026-0001:4")
-    assert thanks == "Thank you for your feedback on HD-2026-0001."
+    # Alice says the reply was partly useful, then adds a comment: feedback is recorded, the query stays answered.
+    [thanks] = await press(api, ALICE, "rate:HD-2026-0001:3")
+    assert thanks.startswith("Thank you for your feedback on HD-2026-0001.") and "(optional)" in thanks
+    assert await say(api, ALICE, "We also needed the rules for apprentices.") == ["Thank you, your comment is noted."]
     with unit_of_work(helpdesk.sessions) as s:
         assert s.scalar(select(Query)).status.value == "answered"
-        assert [f.rating for f in s.scalars(select(Feedback))] == [4]
+        assert [(f.rating, f.comment) for f in s.scalars(select(Feedback))] == [
+            (3, "We also needed the rules for apprentices.")]
     # Bruno cannot rate Alice's query.
     await intake(api, BRUNO)
     api.press(BRUNO, "rate:HD-2026-0001:1")
     await say(api, BRUNO, "/status")
     with unit_of_work(helpdesk.sessions) as s:
-        assert [f.rating for f in s.scalars(select(Feedback))] == [4]
+        assert [f.rating for f in s.scalars(select(Feedback))] == [3]
 
     [promoted] = await press(api, SPECIALIST, "promote:HD-2026-0001")
     assert "anonymised draft Q&A promoted-hd-2026-0001 created" in promoted

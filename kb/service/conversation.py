@@ -116,6 +116,20 @@ class ConversationUseCases(ServiceBase):
             query = self._chat_query(session, chat_id, reference)
             self._add_feedback(session, query, mark, comment, self.clock(), actor=f"telegram:{chat_id}")
 
+    def chat_feedback_comment(self, chat_id: int, reference: str, comment: str) -> None:
+        """The requester's optional comment after pressing a verdict: added to their latest feedback."""
+        from kb.models import Feedback
+
+        with self.unit_of_work() as session:
+            query = self._chat_query(session, chat_id, reference)
+            latest = session.scalar(select(Feedback).where(Feedback.query_id == query.id)
+                                    .order_by(Feedback.id.desc()).limit(1))
+            if latest is None:
+                raise LookupError(f"no feedback on {reference} to comment on")
+            latest.comment = "\n".join(x for x in (latest.comment, comment.strip()[:2000]) if x)
+            self.record_event(session, query, "feedback comment", f"{len(comment.strip())} characters",
+                              at=self.clock(), actor=f"telegram:{chat_id}")
+
     def self_service(self, chat_id: int, reference: str, solved: bool) -> bool:
         """The requester says the Q&A shown answered their question (closes it) or not; False if too late."""
         now = self.clock()
