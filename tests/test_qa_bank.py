@@ -19,6 +19,10 @@ STOP_WORK_FR = ("Un ouvrier peut-il refuser de continuer à travailler sur un é
                 "et grave peut s'en retirer, et doit être protégé de conséquences injustifiées.")
 
 
+#: The bank's rules are the store's either way; the stories that run its SQL (search, joins, import) run on both.
+SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
 def matched_keys(service, text: str, language: str) -> list[str]:
     report = service.submit_query(_submission(text))
     assert report.language == language
@@ -32,12 +36,14 @@ def _submission(text: str):
     return QuerySubmission(text=text, channel=Channel.EMAIL, email="someone@example.com")
 
 
+@SQLITE
 def test_every_shipped_qa_has_its_english_french_and_spanish_versions(service):
     rows, total = service.qa_list(state="published", limit=1000)
     assert total >= 60
     assert all(set(r.languages) == {"en", "fr", "es"} for r in rows)
 
 
+@SQLITE
 def test_a_spanish_question_finds_a_qa_written_in_english_and_the_draft_quotes_its_spanish_version(service):
     shown = service.qa_show("osh-right-to-stop")
     assert shown.language == "en" and "es" in shown.versions
@@ -81,6 +87,7 @@ def test_the_specialist_writes_a_qa_translates_it_withdraws_it_and_publishes_it_
     assert "osh-scaffold-storm" in matched_keys(service, french, "fr")
 
 
+@SQLITE
 @pytest.mark.parametrize("change, message", [
     (dict(language="de"), "language 'de' is not one of the helpdesk's"),
     (dict(topics=["unicorns"]), "unknown topic unicorns"),
@@ -98,6 +105,7 @@ def test_a_bad_qa_is_refused_with_its_reason_and_nothing_is_added(service, chang
     assert service.qa_list(state="all", limit=10_000)[1] == before
 
 
+@SQLITE
 def test_withdrawing_needs_a_reason_and_the_last_version_cannot_be_removed(service):
     service.qa_add(language="en", question=STOP_WORK_EN[0], answer=STOP_WORK_EN[1], topics=["osh"], actor="maria",
                    key="osh-scaffold-storm")
@@ -110,6 +118,7 @@ def test_withdrawing_needs_a_reason_and_the_last_version_cannot_be_removed(servi
     assert service.qa_show("osh-scaffold-storm").state == "published"
 
 
+@SQLITE
 def test_seeding_again_never_overwrites_a_shipped_qa_the_specialist_edited(helpdesk):
     from kb.qa_bank import shipped_qas
 
@@ -144,6 +153,7 @@ def test_a_csv_import_adds_qas_and_versions_and_flags_near_duplicates(service):
     assert any(d.key == "fl-passports" for _, _, d in result.near_duplicates)
 
 
+@SQLITE
 @pytest.mark.parametrize("data, problem", [
     (csv_bytes(("osh-a", "en", "osh", *STOP_WORK_EN), ("osh-b", "en", "unicorns", *STOP_WORK_EN)),
      "line 3: unknown topic unicorns"),
@@ -166,6 +176,7 @@ def test_a_bad_csv_is_refused_whole_with_the_line_of_each_problem(service, data,
     assert "osh-a" not in before
 
 
+@SQLITE
 def test_the_exported_bank_imports_into_another_store_unchanged(make_helpdesk, tmp_path):
     first = make_helpdesk().service
     first.qa_add(language="en", question=STOP_WORK_EN[0], answer=STOP_WORK_EN[1], topics=["osh", "industrial_relations"],
@@ -228,6 +239,7 @@ def test_the_bank_is_kept_from_the_terminal_too(cli, tmp_path):
     assert unknown.exit_code == 1 and "no Q&A with key 'no-such-key'" in unknown.output
 
 
+@SQLITE
 def test_a_qa_once_shipped_twice_is_withdrawn_as_merged_into_the_qa_it_duplicated(make_helpdesk):
     """Stores seeded before the merge had 'osh-equipements-fr' beside 'osh-ppe'; the next start withdraws it."""
     from kb.models import QA, QAOrigin, QAVersion
@@ -249,6 +261,7 @@ def test_a_qa_once_shipped_twice_is_withdrawn_as_merged_into_the_qa_it_duplicate
     assert "fr" in service.qa_show("osh-ppe").versions
 
 
+@SQLITE
 def test_a_specialists_topic_correction_teaches_the_model_more_than_a_shipped_example(service):
     from kb.intake import QuerySubmission
     from kb.models import Channel
