@@ -15,16 +15,17 @@ import tomllib
 from datetime import date
 from functools import wraps
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
 
-from config.bootstrap import Helpdesk, bootstrap, training_set
-from config.render import detail_view, queries_table, triage_panel
-from config.settings import ConfigError, Settings
-from kb.intake import QueryRejectedError, QuerySubmission
-from kb.models import Channel, QueryStatus
+if TYPE_CHECKING:
+    from config.bootstrap import Helpdesk
+
+#: The statuses `helpdesk queries --status` accepts (kb.models.QueryStatus's values; a test keeps them equal).
+STATUSES = ("new", "manual_triage", "held", "routed", "awaiting_inputs", "draft_ready", "answered", "reopened",
+            "closed")
 
 app = typer.Typer(help="Triage for a business helpdesk on international labour standards.", no_args_is_help=True,
                   add_completion=False)
@@ -37,12 +38,11 @@ def _friendly(command):
     """Turn expected failures into one clear line and exit status (2: configuration or database, 1: input).
 
     Messages never show a secret: every configured password and token is replaced by ``***``."""
-    from rich.markup import escape
-    from sqlalchemy.exc import DBAPIError
-
-    from config.checks import driver_message, redactor_from_environment
-
     def say(label: str, message: str) -> None:
+        from rich.markup import escape
+
+        from config.checks import redactor_from_environment
+
         errors.print(f"[bold red]{label}[/]: {escape(redactor_from_environment()(message))}", highlight=False,
                      soft_wrap=True)
 
@@ -50,20 +50,32 @@ def _friendly(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except ConfigError as exc:
-            say("Configuration error", str(exc))
-            raise typer.Exit(2)
-        except DBAPIError as exc:  # the database cannot be reached, refuses the login, or does not exist
-            say("Database error", f"{driver_message(exc)} (check DATABASE_URL)")
-            raise typer.Exit(2)
-        except (QueryRejectedError, LookupError, ValueError) as exc:
-            say("Error", str(exc))
-            raise typer.Exit(1)
+        except Exception as exc:  # noqa: BLE001 - sorted below; anything unexpected is raised again
+            # Imported only now: a command that succeeds never pays for these modules.
+            from sqlalchemy.exc import DBAPIError
+
+            from config.checks import driver_message
+            from config.settings import ConfigError
+            from kb.intake import QueryRejectedError
+
+            if isinstance(exc, ConfigError):
+                say("Configuration error", str(exc))
+                raise typer.Exit(2)
+            if isinstance(exc, DBAPIError):  # the database cannot be reached, refuses the login, or does not exist
+                say("Database error", f"{driver_message(exc)} (check DATABASE_URL)")
+                raise typer.Exit(2)
+            if isinstance(exc, (QueryRejectedError, LookupError, ValueError)):
+                say("Error", str(exc))
+                raise typer.Exit(1)
+            raise
 
     return wrapper
 
 
-def _open() -> Helpdesk:
+def _open() -> "Helpdesk":
+    from config.bootstrap import bootstrap
+    from config.settings import Settings
+
     return bootstrap(Settings())
 
 
@@ -82,6 +94,10 @@ _register_groups()
 @_friendly
 def demo(samples: Path = typer.Option(SAMPLES, help="TOML file of sample queries")) -> None:
     """Triage the shipped sample queries (EN/FR/ES) and print each decision."""
+    from config.render import triage_panel
+    from kb.intake import QuerySubmission
+    from kb.models import Channel
+
     with _open() as helpdesk:
         items = tomllib.loads(samples.read_text(encoding="utf-8"))["query"]
         for item in items:
@@ -111,6 +127,10 @@ def ask(
     as_json: bool = typer.Option(False, "--json", help="Print the triage as one JSON object"),
 ) -> None:
     """Submit one query from the terminal and print its triage."""
+    from config.render import triage_panel
+    from kb.intake import QuerySubmission
+    from kb.models import Channel
+
     with _open() as helpdesk:
         report = helpdesk.service.submit_query(QuerySubmission(
             text=text, channel=Channel.CLI, subject=subject, email=email, name=name, organisation=org,
@@ -124,12 +144,17 @@ def ask(
 @app.command()
 @_friendly
 def queries(
-    status: Optional[QueryStatus] = typer.Option(None, help="Only queries in this status"),
+    status: Optional[str] = typer.Option(None, help="Only queries in this status: " + ", ".join(STATUSES)),
     overdue: bool = typer.Option(False, help="Only queries past their target reply date"),
 ) -> None:
     """List queries with their status, target date and an overdue mark."""
+    from config.render import queries_table
+    from kb.models import QueryStatus
+
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}; choose one of {', '.join(STATUSES)}")
     with _open() as helpdesk:
-        rows = helpdesk.service.list_queries(status, overdue_only=overdue)
+        rows = helpdesk.service.list_queries(QueryStatus(status) if status else None, overdue_only=overdue)
     console.print(queries_table(rows) if rows else "No queries yet. Try: helpdesk demo")
 
 
@@ -137,6 +162,8 @@ def queries(
 @_friendly
 def show(reference: str, as_json: bool = typer.Option(False, "--json", help="Print as JSON")) -> None:
     """Show one query with its triage, consultations, outbox and history."""
+    from config.render import detail_view
+
     with _open() as helpdesk:
         detail = helpdesk.service.show_query(reference)
     if as_json:
@@ -379,8 +406,9 @@ def train(evaluate: bool = typer.Option(False, help="Also cross-validate and pri
     """Train the topic model from the labelled examples, the Q&A bank and the specialist's corrections; keep it
     only if it does not score worse on the evaluation set than the model in service (which is kept to roll back)."""
     from config import training
+    from config.bootstrap import training_set
 
-    with bootstrap(Settings()) as helpdesk:
+    with _open() as helpdesk:
         if rollback:
             path = training.rollback(helpdesk)
             console.print(f"Rolled back: {path} is the previous model again (roll back again to undo)")
@@ -484,6 +512,8 @@ def web() -> None:
         try:  # the environment is read here, in the composition root; web/ never reads it
             options = web_options(os.environ, helpdesk.settings.data_dir)
         except WebSettingsError as exc:
+            from config.settings import ConfigError
+
             raise ConfigError(str(exc)) from None
         if not helpdesk.service.accounts():
             console.print("No console account yet: add one with `helpdesk user add NAME --role specialist`.")

@@ -59,3 +59,25 @@ def test_bad_country_exits_with_a_clear_message(cli):
 def test_unknown_reference_exits_with_a_clear_message(cli):
     result = cli("show", "HD-2026-0999")
     assert result.exit_code == 1 and "no query with reference" in result.output
+
+
+def test_an_unknown_status_filter_is_refused_with_the_known_ones(cli):
+    from config.cli import STATUSES
+    from kb.models import QueryStatus
+
+    assert STATUSES == tuple(s.value for s in QueryStatus)
+    result = cli("queries", "--status", "lost")
+    assert result.exit_code == 1 and "unknown status 'lost'; choose one of new, manual_triage" in result.output
+    assert cli("queries", "--status", "answered").exit_code == 0
+
+
+def test_the_help_does_not_load_the_store_or_the_models():
+    """`helpdesk --help` answers at once: the database layer and the models are imported only by commands
+    that use them."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, config.cli; heavy = [m for m in ('sqlalchemy', 'sklearn', 'numpy', 'telegram', "
+             "'apscheduler', 'imapclient', 'kb.service') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

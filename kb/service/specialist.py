@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
 
 from kb import lifecycle, review
 from kb.models import OPEN_STATUSES, QueryStatus
