@@ -8,6 +8,7 @@ transaction, committed only if the use case returns normally.
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -37,8 +38,38 @@ def make_engine(url: str, **kwargs) -> Engine:
     return engine
 
 
+_REVISION = re.compile(r"^revision = ['\"](\w+)['\"]", re.MULTILINE)
+_DOWN = re.compile(r"^down_revision = ['\"](\w+)['\"]", re.MULTILINE)
+
+
+def head_revision() -> str:
+    """The newest migration's id, read from the migration files (the one no other revises)."""
+    revisions, revised = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if (found := _REVISION.search(text)) is not None:
+            revisions.add(found.group(1))
+        if (down := _DOWN.search(text)) is not None:
+            revised.add(down.group(1))
+    [head] = revisions - revised
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The store's schema revision, or None for an empty store."""
+    from sqlalchemy import inspect, text
+
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the schema to ``revision`` (idempotent: an up-to-date schema is left alone)."""
+    """Upgrade the schema to ``revision`` (idempotent: an up-to-date schema is left alone, without even
+    loading Alembic, so that a command on an up-to-date store starts at once)."""
+    if revision == "head" and current_revision(engine) == head_revision():
+        return
     from alembic import command
     from alembic.config import Config
 
