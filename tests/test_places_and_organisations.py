@@ -688,3 +688,24 @@ def test_a_query_about_a_supplier_abroad_is_counted_under_that_country_and_the_s
                                                               "source": "specialist", "name": "Honduras"}
     with pytest.raises(ValueError):
         service.set_country_concerned(report.reference, "Atlantis", actor="maria")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_viewer_reads_a_confidential_query_without_its_suggested_organisation_or_its_country(helpdesk):
+    """Regression: the history said "organisation suggested: Weber Textil GmbH" and "in Guatemala" to viewers of a
+    confidential query, whose page hides both."""
+    from kb.accounts import AccountView
+    from kb.intake import QuerySubmission
+    from kb.models import Channel
+
+    service = helpdesk.service
+    report = service.submit_query(QuerySubmission(
+        text="Our supplier in Guatemala keeps the passports of its migrant workers. What should we do?\n\n"
+             "Best regards,\nAnna Weber\nWeber Textil GmbH", channel=Channel.EMAIL, email="anna@weber-textil.de",
+        confidential=True))
+    viewer = service.console_query(report.reference, account=AccountView("victor", "viewer"))
+    seen = repr(viewer.history) + repr(viewer.place) + repr(viewer.suggested_organisation)
+    assert "Weber Textil" not in seen and "Guatemala" not in seen and "GT" not in seen
+    assert viewer.place["region"] == "Americas"
+    specialist = service.console_query(report.reference, account=AccountView("maria", "specialist"))
+    assert "Weber Textil GmbH" in repr(specialist.history) and specialist.place["code"] == "GT"

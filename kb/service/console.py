@@ -46,6 +46,8 @@ from kb.models import (
 from kb.service.core import QueryNotFoundError, ServiceBase
 
 HIDDEN = "(confidential)"
+#: History events that name the country a query is about; readers who see only its region see none of them.
+PLACE_EVENTS = frozenset({"country concerned", "country concerned set"})
 #: Days before the target reply date from which a query counts as at risk.
 AT_RISK_DAYS = 3
 #: The queue's groups, most urgent first; a row's ``priority`` indexes this.
@@ -298,7 +300,7 @@ class ConsoleUseCases(ServiceBase):
                       today: date) -> ConsoleQuery:
         r = query.requester
         policy = self.policy
-        identity = [v for v in (r.name, r.email, r.organisation) if v]
+        identity = [v for v in (r.name, r.email, r.organisation, query.suggested_organisation) if v]
         mask = (lambda text: _redact(text, identity)) if hide else (lambda text: text)
         if hide:
             from kb.anonymise import anonymise
@@ -360,7 +362,8 @@ class ConsoleUseCases(ServiceBase):
                      "error": o.last_error, "attempts": o.attempts} for o in outbox],
             draft=shown(shown_draft),
             draft_notes=list(draft.notes) if draft else [],
-            history=[{"at": e.at, "kind": e.kind, "detail": mask(e.detail), "actor": e.actor} for e in query.events],
+            history=[{"at": e.at, "kind": e.kind, "actor": e.actor,
+                      "detail": HIDDEN if hide and e.kind in PLACE_EVENTS else mask(e.detail)} for e in query.events],
             release_preview=self.shared_with_focal_points(query) if query.status is QueryStatus.HELD else None,
             promoted_qa=None if qa is None else {"key": qa.key, "question": qa.original.question,
                                                  "answer": qa.original.answer, "published": qa.published},
