@@ -111,6 +111,20 @@ def service(helpdesk):
     return helpdesk.service
 
 
+@pytest.fixture
+def cli(tmp_path, monkeypatch, trained_model_path, database_url):
+    """The ``helpdesk`` command as a newcomer runs it, on this test's store: cli("queries", "--status", "new")."""
+    from typer.testing import CliRunner
+
+    from config.cli import app
+
+    shutil.copy(trained_model_path, tmp_path / "topic-model.npz")
+    monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    runner = CliRunner()
+    return lambda *args, input=None: runner.invoke(app, list(args), input=input)
+
+
 # ------------------------------------------------------------------ mail peers
 from tests.peers.mail import Dovecot, SmtpSink  # noqa: E402
 

@@ -24,9 +24,7 @@ import math
 import re
 import shutil
 import statistics
-import struct
 import time
-import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -47,6 +45,7 @@ from kb.models import Channel, Query
 from kb.reports import CONFIDENTIAL_BUCKET, MIN_CELL, TABLE_NAMES
 from tests.conftest import FixedClock
 from tests.peers.browser import needs_chromium, start_chromium
+from tests.test_web_reports import png_size
 from web.report_file import render_html, write_report
 
 UTC = timezone.utc
@@ -502,24 +501,6 @@ class Images(HTMLParser):
             self.images.append(dict(attrs))
         elif tag in ("link", "script") or (tag == "a" and dict(attrs).get("href", "").startswith("http")):
             self.links.append(f"{tag} {attrs}")
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    """Width and height of a PNG, after checking its chunks' CRCs and that its pixels decompress."""
-    assert data.startswith(b"\x89PNG\r\n\x1a\n")
-    position, pixels, size, kind = 8, b"", None, None
-    while position < len(data):
-        length, kind = struct.unpack(">I4s", data[position:position + 8])
-        body = data[position + 8:position + 8 + length]
-        assert zlib.crc32(kind + body) == struct.unpack(">I", data[position + 8 + length:position + 12 + length])[0]
-        if kind == b"IHDR":
-            size = struct.unpack(">II", body[:8])
-        elif kind == b"IDAT":
-            pixels += body
-        position += 12 + length
-    assert size is not None and kind == b"IEND"
-    assert len(zlib.decompress(pixels)) > size[0] * size[1]
-    return size
 
 
 @pytest.fixture(scope="module")

@@ -3,21 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-
-import pytest
-from typer.testing import CliRunner
-
-from config.cli import app
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch, trained_model_path, database_url):
-    shutil.copy(trained_model_path, tmp_path / "topic-model.npz")
-    monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args))
 
 
 def test_ask_with_json_prints_the_whole_triage_for_scripts(cli):

@@ -191,21 +191,6 @@ def test_the_exported_bank_imports_into_another_store_unchanged(make_helpdesk, t
     assert result.unchanged == len(rows)
 
 
-@pytest.fixture
-def cli(tmp_path, monkeypatch, trained_model_path, database_url):
-    import shutil
-
-    from typer.testing import CliRunner
-
-    from config.cli import app
-
-    shutil.copy(trained_model_path, tmp_path / "topic-model.npz")
-    monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    runner = CliRunner()
-    return lambda *args, input=None: runner.invoke(app, list(args), input=input)
-
-
 def test_the_bank_is_kept_from_the_terminal_too(cli, tmp_path):
     question, answer = tmp_path / "q.txt", tmp_path / "a.txt"
     question.write_text(STOP_WORK_EN[0], encoding="utf-8")

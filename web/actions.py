@@ -19,7 +19,7 @@ def _text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _raw(form: FormData, name: str) -> str:
+def typed_text(form: FormData, name: str) -> str:
     """A text area as typed (only its line endings normalised)."""
     value = form.get(name)
     return value.replace("\r\n", "\n") if isinstance(value, str) else ""
@@ -33,13 +33,13 @@ def set_topics(service, reference: str, form: FormData, actor: str) -> str:
 
 
 def save_draft(service, reference: str, form: FormData, actor: str) -> str:
-    service.edit_draft(reference, _raw(form, "draft"), actor=actor)
+    service.edit_draft(reference, typed_text(form, "draft"), actor=actor)
     return "Draft saved"
 
 
 def send(service, reference: str, form: FormData, actor: str) -> str:
     """Approve and queue the reply: the text in the box (which may differ from the saved draft)."""
-    text = _raw(form, "draft").strip() or None
+    text = typed_text(form, "draft").strip() or None
     sent = service.send_reply(reference, actor, text, without_clearance=_text(form, "without_clearance") or None)
     return f"Reply queued ({len(sent)} characters); it goes out with the next outbox pass"
 
@@ -85,8 +85,8 @@ def promote(service, reference: str, form: FormData, actor: str) -> str:
 
 
 def publish(service, reference: str, form: FormData, actor: str) -> str:
-    key = service.publish_qa(_text(form, "key"), actor=actor, question=_raw(form, "question").strip() or None,
-                             answer=_raw(form, "answer").strip() or None)
+    key = service.publish_qa(_text(form, "key"), actor=actor, question=typed_text(form, "question").strip() or None,
+                             answer=typed_text(form, "answer").strip() or None)
     return f"Q&A {key} published"
 
 

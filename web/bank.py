@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kb.qa_csv import MAX_BYTES, QAImportError
+from web.actions import typed_text
 
 log = logging.getLogger("helpdesk.web")
 
@@ -28,8 +29,7 @@ SHOWN = (ValueError, LookupError)
 
 
 def _text(form, name: str) -> str:
-    value = form.get(name)
-    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else ""
+    return typed_text(form, name).strip()
 
 
 class BankPages:

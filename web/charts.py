@@ -88,10 +88,6 @@ def grouped_columns(title: str, categories: Sequence[str], series: Mapping[str, 
     return _png(figure)
 
 
-#: The name the console's months chart was first drawn with.
-monthly_bars = grouped_columns
-
-
 # ---------------------------------------------------------------- plumbing
 def _figure(height: float):
     from matplotlib.figure import Figure
