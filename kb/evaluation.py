@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from classifier.model import select_topics
 
 BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0001)
 
@@ -86,19 +86,21 @@ def load_cases(path: Path) -> list[EvalCase]:
 
 
 def triage_predictor(model, matcher, policy, detector=None) -> Callable[[EvalCase], Prediction]:
-    """The helpdesk's own triage, as a predictor: topics, then matches with those topics, then the draft rule."""
+    """The helpdesk's own triage (``kb.triage.triage``, the very decision intake stores) as a predictor."""
+    from kb.calendar import DueDateCalendar
+    from kb.triage import triage
+
+    calendar, today = DueDateCalendar(), date.today()
 
     def predict(case: EvalCase) -> Prediction:
-        scores = model.predict(case.text)
-        chosen = [s.code for s in select_topics(scores, threshold=policy.confidence_threshold,
-                                                max_topics=policy.max_topics)]
         detected = detector.detect(case.text).code if detector is not None else None
-        language = case.language or detected or policy.languages[0]
-        matches = matcher.match(case.text, language, chosen, k=max(3, policy.top_k),
-                                good_score=policy.good_match_score)
-        strong = [m for m in matches if m.good]
-        return Prediction(tuple((s.code, s.confidence) for s in scores), tuple(chosen), detected,
-                          tuple(m.entry.key for m in matches), strong[0].entry.key if strong else None)
+        decision = triage(case.text, language=case.language or detected or policy.languages[0], policy=policy,
+                          model=model, matcher=matcher, calendar=calendar, reference="EVAL", received=today,
+                          target_reply_date=today)
+        sources = decision.draft.sources
+        return Prediction(tuple((t.code, t.confidence) for t in decision.topics),
+                          tuple(t.code for t in decision.selected_topics), detected,
+                          tuple(m.entry.key for m in decision.matches), sources[0]["qa_key"] if sources else None)
 
     return predict
 
