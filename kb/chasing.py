@@ -9,6 +9,10 @@ calling it twice, or after a restart, never sends anything twice, and since
 the rules look at what was *sent*, a restart after a long stop still sends what
 fell due meanwhile (once, and the next reminder follows the cadence from then).
 
+A tick reads only open work with something due (``due_work``: indexed selects on due dates, last chases
+and target dates, never the closed queries nor the open ones with nothing due), and once a day what the
+digest lists (``digest_work``); ``snapshot`` reads just those queries' columns, set-based.
+
 Rules:
 - a consultation without input is chased from the day after its due date:
   reminder 1, then one every ``reminder_every_days`` after the previous one, up
@@ -31,9 +35,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Iterable
 
-from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    CompoundSelect,
+    String,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    union,
+)
+from sqlalchemy.orm import Session, aliased, load_only
 
 from kb.calendar import DueDateCalendar
 from kb.chase_messages import compose, feedback_reminder
@@ -49,10 +70,17 @@ from kb.models import (
     QueryEvent,
     QueryStatus,
     Reply,
+    Requester,
 )
 from kb.outbox import queue
 from kb.policy import HelpdeskPolicy
 
+OPEN = list(OPEN_STATUSES)
+_OPEN_VALUES = frozenset(s.value for s in OPEN_STATUSES)
+#: The statuses the digest lists under "New queries" (see ``kb.chase_messages.digest``).
+DIGEST_NEW = [QueryStatus.NEW, QueryStatus.MANUAL_TRIAGE, QueryStatus.ROUTED, QueryStatus.REOPENED]
+#: Ids or keys per IN list: well under the 65,535 parameters a PostgreSQL statement may carry.
+CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -155,7 +183,7 @@ def due_actions(queries: list[QuerySnapshot], policy: ChasePolicy, now: datetime
     actions: list[DueAction] = []
     every = timedelta(days=policy.reminder_every_days)
     for q in queries:
-        if q.status not in {s.value for s in OPEN_STATUSES}:
+        if q.status not in _OPEN_VALUES:
             continue
         for c in q.consultations:
             if c.input_received or c.escalated or c.clearance_asked:
@@ -197,31 +225,135 @@ def due_actions(queries: list[QuerySnapshot], policy: ChasePolicy, now: datetime
     return actions
 
 
-def snapshot(session: Session) -> list[QuerySnapshot]:
-    rows = list(session.scalars(select(Query).where(Query.status.in_(OPEN_STATUSES)).order_by(Query.id)))
-    failed: dict[int, list[str]] = {}
-    if rows:
-        for o in session.scalars(select(OutboxMessage).where(OutboxMessage.failed_at.is_not(None),
-                                                             OutboxMessage.query_id.in_([q.id for q in rows]))
-                                 .order_by(OutboxMessage.id)):
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=timezone.utc)
+
+
+def _groups(session: Session, values: Iterable[Any]) -> list[list[Any]]:
+    """``values`` in as few groups as one statement takes: all of them on PostgreSQL (one array parameter,
+    so a digest's tens of thousands of ids are one read), ``CHUNK`` at a time elsewhere."""
+    values = sorted(set(values))
+    size = len(values) if session.get_bind().dialect.name == "postgresql" else CHUNK
+    return [values[start:start + size] for start in range(0, len(values), size or 1)]
+
+
+def _among(session: Session, column: Any, group: list[Any]) -> ColumnElement[bool]:
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, group, type_=ARRAY(column.type)))
+    return column.in_(group)
+
+
+def _iso_day(session: Session, column: ColumnElement[date]) -> ColumnElement[str]:
+    """A date as the outbox keys spell it (2026-03-16), on either database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM-DD")
+    return cast(column, String)  # SQLite stores dates as ISO text
+
+
+def _queued(session: Session, kind: str) -> ColumnElement[bool]:
+    """Whether the query's ``kind:REF:TARGET`` action (warning, overdue, holding) is already in the outbox."""
+    key = literal(f"{kind}:") + Query.reference + literal(":") + _iso_day(session, Query.target_reply_date)
+    return exists().where(OutboxMessage.dedupe_key == key)
+
+
+def _chase_due(reminders_sent: Any, due_date: Any, last_reminder_at: Any, today: date,
+               every: timedelta) -> ColumnElement[bool]:
+    """``due_actions``' next-chase rule in SQL: the day after the due date, then every ``every`` after the last.
+
+    Always past the due date (reminders go out only after it, and due dates never move): the index range.
+    """
+    return and_(due_date < today,
+                or_(reminders_sent == 0,
+                    and_(last_reminder_at.is_(None), due_date <= today - every),
+                    last_reminder_at < _day_start(today - every + timedelta(days=1))))
+
+
+def due_work(session: Session, chase: ChasePolicy, today: date) -> CompoundSelect:
+    """The ids of the open queries with something due ``today`` that is not done yet.
+
+    A superset of the queries ``due_actions`` would act on (it still decides): awaited inputs and clearances
+    whose next chase has come, and targets in the warning window or missed whose notice is not queued. Each
+    part starts from an index on what falls due, so the many open queries with nothing due are never read.
+    """
+    every = timedelta(days=chase.reminder_every_days)
+    is_open = Query.status.in_(OPEN)
+    inputs = (select(Consultation.query_id).join(Query, Query.id == Consultation.query_id)
+              .where(Consultation.input_received_at.is_(None), Consultation.escalated_at.is_(None), is_open,
+                     _chase_due(Consultation.reminders_sent, Consultation.due_date, Consultation.last_reminder_at,
+                                today, every),
+                     ~exists().where(Clearance.consultation_id == Consultation.id)))
+    clearances = (select(Clearance.query_id).join(Query, Query.id == Clearance.query_id)
+                  .where(Clearance.answered_at.is_(None), Clearance.reminders_sent < chase.max_reminders, is_open,
+                         _chase_due(Clearance.reminders_sent, Clearance.due_date, Clearance.last_reminder_at,
+                                    today, every)))
+    warned_until = today + timedelta(days=chase.warn_days_before_target)  # the latest target warned about
+    # One branch per notice, each with one NOT EXISTS: the database answers it with an anti-join probing
+    # the outbox's key index for each query near or past its target (an OR of them would hash the outbox).
+    notices = [
+        select(Query.id).where(is_open, Query.target_reply_date >= today, Query.target_reply_date <= warned_until,
+                               ~_queued(session, "warning")),
+        select(Query.id).where(is_open, Query.target_reply_date < today, ~_queued(session, "overdue"))]
+    if chase.holding_messages:
+        notices.append(select(Query.id).join(Requester, Requester.id == Query.requester_id)
+                       .where(is_open, Query.target_reply_date < today, Requester.email.is_not(None),
+                              ~_queued(session, "holding")))
+    return union(inputs, clearances, *notices)
+
+
+def digest_work(today: date) -> CompoundSelect:
+    """The ids of the open queries the digest lists (the sections of ``kb.chase_messages.digest``)."""
+    is_open, recent = Query.status.in_(OPEN), Query.received_at >= _day_start(today - timedelta(days=3))
+    return union(
+        select(Query.id).where(Query.status.in_(DIGEST_NEW), or_(recent, Query.needs_manual_triage)),
+        select(Query.id).where(Query.status == QueryStatus.DRAFT_READY),
+        select(Query.id).where(is_open, Query.target_reply_date <= today + timedelta(days=3)),
+        select(Consultation.query_id).join(Query, Query.id == Consultation.query_id)
+        .where(is_open, Consultation.input_received_at.is_(None), Consultation.due_date < today),
+        select(Clearance.query_id).join(Query, Query.id == Clearance.query_id)
+        .where(is_open, Clearance.answered_at.is_(None)),
+        select(OutboxMessage.query_id).join(Query, Query.id == OutboxMessage.query_id)
+        .where(is_open, OutboxMessage.failed_at.is_not(None)))
+
+
+def snapshot(session: Session, ids: Iterable[int]) -> dict[int, QuerySnapshot]:
+    """Snapshots of the queries ``ids``, by id in id order: a few set-based reads of the columns chasing uses."""
+    rows, consultations, clearances, failed = [], {}, {}, {}
+    for group in _groups(session, ids):
+        rows += session.execute(
+            select(Query.id, Query.reference, Query.status, Query.subject, func.substr(Query.text, 1, 1500),
+                   Query.language, Query.received_at, Query.target_reply_date, Query.needs_manual_triage,
+                   Requester.email)
+            .join(Requester, Requester.id == Query.requester_id).where(_among(session, Query.id, group))).all()
+        asked = exists().where(Clearance.consultation_id == Consultation.id)
+        for c in session.execute(
+                select(Consultation.query_id, Consultation.id, Consultation.department_code, Consultation.due_date,
+                       Consultation.input_received_at.is_not(None), Consultation.reminders_sent,
+                       Consultation.last_reminder_at, Consultation.escalated_at.is_not(None), asked)
+                .where(_among(session, Consultation.query_id, group)).order_by(Consultation.id)):
+            consultations.setdefault(c[0], []).append(ConsultationSnapshot(
+                c[1], c[2], c[3], bool(c[4]), c[5], c[6].date() if c[6] else None, bool(c[7]), bool(c[8])))
+        for c in session.execute(
+                select(Clearance.query_id, Clearance.id, Consultation.department_code, Clearance.consultation_id,
+                       Clearance.due_date, Clearance.reminders_sent, Clearance.last_reminder_at)
+                .join(Consultation, Consultation.id == Clearance.consultation_id)
+                .where(_among(session, Clearance.query_id, group), Clearance.answered_at.is_(None))
+                .order_by(Clearance.id)):
+            clearances.setdefault(c[0], []).append(ClearanceSnapshot(
+                c[1], c[2], c[3], c[4], c[5], c[6].date() if c[6] else None))
+        for o in session.execute(
+                select(OutboxMessage.query_id, OutboxMessage.kind, OutboxMessage.channel, OutboxMessage.recipients,
+                       OutboxMessage.last_error)
+                .where(OutboxMessage.failed_at.is_not(None), _among(session, OutboxMessage.query_id, group))
+                .order_by(OutboxMessage.id)):
             failed.setdefault(o.query_id, []).append(
                 f"{o.kind.value} to {o.channel.value}:{', '.join(o.recipients)}: {(o.last_error or '')[:120]}")
-    return [
-        QuerySnapshot(
-            q.reference, q.status.value, q.subject or q.text[:60], q.text[:1500], q.language, q.received_at.date(),
-            q.target_reply_date, q.needs_manual_triage, q.requester.email,
-            tuple(ConsultationSnapshot(c.id, c.department_code, c.due_date, c.input_received_at is not None,
-                                       c.reminders_sent, c.last_reminder_at.date() if c.last_reminder_at else None,
-                                       c.escalated_at is not None,
-                                       any(x.consultation_id == c.id for x in q.clearances))
-                  for c in q.consultations),
-            tuple(failed.get(q.id, ())),
-            tuple(ClearanceSnapshot(c.id, c.consultation.department_code, c.consultation_id, c.due_date,
-                                    c.reminders_sent, c.last_reminder_at.date() if c.last_reminder_at else None)
-                  for c in q.clearances if c.answered_at is None),
-        )
-        for q in rows
-    ]
+    return {
+        q.id: QuerySnapshot(q.reference, q.status.value, q.subject or q[4][:60], q[4], q.language,
+                            q.received_at.date(), q.target_reply_date, q.needs_manual_triage, q.email,
+                            tuple(consultations.get(q.id, ())), tuple(failed.get(q.id, ())),
+                            tuple(clearances.get(q.id, ())))
+        for q in sorted(rows, key=lambda r: r.id)
+    }
 
 
 def chase_policy(policy: HelpdeskPolicy) -> ChasePolicy:
@@ -231,25 +363,34 @@ def chase_policy(policy: HelpdeskPolicy) -> ChasePolicy:
 
 
 def awaiting_feedback(session: Session, days: int, today: date) -> list[AwaitingFeedback]:
-    """Answered queries replied to in the reminder's window, with no feedback yet."""
+    """Answered queries with no feedback whose reminder falls due ``today`` and is not queued yet.
+
+    Those first replied to between ``days`` and ``days`` + two weeks ago: the reminder's window. Starts from
+    the replies of that window (indexed by time), not from every query ever answered.
+    """
     if days <= 0:
         return []
-    since = datetime.combine(today - timedelta(days=days) - FEEDBACK_REMINDER_WINDOW, time(), tzinfo=timezone.utc)
-    first_reply = (select(Reply.query_id, func.min(Reply.created_at).label("at")).group_by(Reply.query_id)
-                   .subquery())
+    since = _day_start(today - timedelta(days=days) - FEEDBACK_REMINDER_WINDOW)
+    until = _day_start(today - timedelta(days=days - 1))
+    earlier = aliased(Reply)
+    first_reply = (select(Reply.query_id, func.min(Reply.created_at).label("at"))
+                   .where(Reply.created_at >= since, Reply.created_at < until,
+                          ~exists().where(earlier.query_id == Reply.query_id, earlier.created_at < since))
+                   .group_by(Reply.query_id).subquery())
+    reminded = exists().where(OutboxMessage.dedupe_key == literal("feedback-reminder:") + Query.reference)
     rows = session.execute(
-        select(Query, first_reply.c.at).join(first_reply, first_reply.c.query_id == Query.id)
-        .where(Query.status.in_([QueryStatus.ANSWERED, QueryStatus.CLOSED]), first_reply.c.at >= since,
-               ~exists().where(Feedback.query_id == Query.id))
+        select(Query.reference, Query.language, Query.channel, Requester.telegram_chat_id, Requester.email,
+               first_reply.c.at)
+        .join(first_reply, first_reply.c.query_id == Query.id).join(Requester, Requester.id == Query.requester_id)
+        .where(Query.status.in_([QueryStatus.ANSWERED, QueryStatus.CLOSED]),
+               ~exists().where(Feedback.query_id == Query.id), ~reminded)
         .order_by(Query.id)).all()
     waiting = []
-    for q, replied in rows:
-        requester = q.requester
-        if q.channel is Channel.TELEGRAM and requester.telegram_chat_id is not None:
-            waiting.append(AwaitingFeedback(q.reference, q.language, "telegram", str(requester.telegram_chat_id),
-                                            replied.date()))
-        elif requester.email:
-            waiting.append(AwaitingFeedback(q.reference, q.language, "email", requester.email, replied.date()))
+    for reference, language, channel, chat_id, email, replied in rows:
+        if channel is Channel.TELEGRAM and chat_id is not None:
+            waiting.append(AwaitingFeedback(reference, language, "telegram", str(chat_id), replied.date()))
+        elif email:
+            waiting.append(AwaitingFeedback(reference, language, "email", email, replied.date()))
     return waiting
 
 
@@ -263,32 +404,56 @@ def poor_ratings(session: Session, now: datetime) -> list[str]:
             for reference, rating, comment in rows]
 
 
+def _already_queued(session: Session, keys: Iterable[str]) -> set[str]:
+    return {key for group in _groups(session, keys) for key in session.scalars(
+        select(OutboxMessage.dedupe_key).where(_among(session, OutboxMessage.dedupe_key, group)))}
+
+
+def _by(session: Session, column: Any, values: Iterable[Any], *only: Any) -> dict[Any, Any]:
+    """The rows whose ``column`` is among ``values``, by that value: the rows a tick writes to, in a few selects."""
+    found = {}
+    for group in _groups(session, values):
+        statement = select(column.class_).where(_among(session, column, group))
+        for row in session.scalars(statement.options(load_only(*only)) if only else statement):
+            found[getattr(row, column.key)] = row
+    return found
+
+
 def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePolicy,
                        now: datetime) -> list[DueAction]:
     """Queue every due action once; returns the actions newly queued."""
+    today = now.date()
+    if session.get_bind().dialect.name == "postgresql":
+        # The planner cannot know that few open queries are near their target (it sees the dates of all
+        # queries), overestimates, and would compile the tick's small reads (JIT): slower than running them.
+        session.execute(text("SET LOCAL jit = off"))
+    digest_keys = [a.key for a in due_actions([], chase, now) if a.kind == "digest"]
+    digest_due = bool(digest_keys) and not _already_queued(session, digest_keys)
+    due_ids = set(session.scalars(due_work(session, chase, today)))
+    listed_ids = set(session.scalars(digest_work(today))) if digest_due else set()
+    snapshots = snapshot(session, due_ids | listed_ids)
+    actions = due_actions([s for i, s in snapshots.items() if i in due_ids], chase, now)
+    waiting = {w.reference: w for w in awaiting_feedback(session, chase.feedback_reminder_days, today)}
+    actions += feedback_reminders(list(waiting.values()), chase.feedback_reminder_days, today)
+    existing = _already_queued(session, [a.key for a in actions])
+    actions = [a for a in actions if a.key not in existing]
+    listed = list(snapshots.values())
+    by_reference = {q.reference: q for q in listed}
+    queries = _by(session, Query.reference, (a.reference for a in actions if a.reference), Query.id, Query.reference)
+    consultations = _by(session, Consultation.id, (a.consultation_id for a in actions if a.consultation_id))
+    clearances = _by(session, Clearance.id, (a.clearance_id for a in actions if a.clearance_id is not None))
     done: list[DueAction] = []
-    open_queries = snapshot(session)
-    actions = due_actions(open_queries, chase, now)
-    waiting = {w.reference: w for w in awaiting_feedback(session, chase.feedback_reminder_days, now.date())}
-    actions += feedback_reminders(list(waiting.values()), chase.feedback_reminder_days, now.date())
-    by_reference = {q.reference: q for q in open_queries}
-    keys = [a.key for a in actions]
-    existing = set(session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys)))) \
-        if keys else set()
     for action in actions:
-        if action.key in existing:
-            continue
-        query = session.scalar(select(Query).where(Query.reference == action.reference)) \
-            if action.reference else None
+        query = queries.get(action.reference) if action.reference else None
         if action.kind == "feedback reminder":
             _remind_feedback(session, policy, waiting[action.reference], query, action, now)
             done.append(action)
             continue
-        message = compose(action, policy, by_reference, open_queries, now,
+        message = compose(action, policy, by_reference, listed, now,
                           poor=poor_ratings(session, now) if action.kind == "digest" else ())
         if message is None:
             continue
-        consultation = session.get(Consultation, action.consultation_id) if action.consultation_id else None
+        consultation = consultations.get(action.consultation_id) if action.consultation_id else None
         queue(session, dedupe_key=action.key, kind=message.kind, channel=Channel.EMAIL,
               recipients=message.recipients, subject=message.subject, body=message.body, now=now,
               domain=policy.domain, query=query, consultation=consultation, fresh=True,
@@ -303,7 +468,7 @@ def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePol
         if consultation is not None and action.kind == "escalation":
             consultation.escalated_at = now
         if action.clearance_id is not None:
-            clearance = session.get(Clearance, action.clearance_id)
+            clearance = clearances[action.clearance_id]
             clearance.reminders_sent, clearance.last_reminder_at = action.number, now
         if query is not None:
             session.add(QueryEvent(query=query, at=now, kind=action.kind,

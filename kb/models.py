@@ -25,6 +25,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -213,7 +214,7 @@ class Query(Base):
     country_source: Mapped[Optional[str]] = mapped_column(String(20))
     #: The organisation read from the signature or the sender's domain, for the specialist to confirm.
     suggested_organisation: Mapped[Optional[str]] = mapped_column(String(200))
-    status: Mapped[QueryStatus] = mapped_column(_enum(QueryStatus), index=True)
+    status: Mapped[QueryStatus] = mapped_column(_enum(QueryStatus))  # indexed below, with the target date
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_manual_triage: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The triage decision as the specialist saw it: topics, evidence, matches, reasons.
@@ -548,3 +549,30 @@ class ProcessedUpdate(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     chat_id: Mapped[Optional[int]] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+# Indexes on what is due: a chasing tick (kb.chasing) reaches the open work that has something due through
+# these, without reading the closed queries or the open ones with nothing due. They carry the columns the
+# tick filters and joins on, so that it reads them alone (index-only), not the tables.
+_AWAITED_INPUT = Consultation.input_received_at.is_(None) & Consultation.escalated_at.is_(None)
+_AWAITED_CLEARANCE = Clearance.answered_at.is_(None)
+Index("ix_query_status_target", Query.status, Query.target_reply_date, Query.id)
+Index("ix_consultation_awaited", Consultation.due_date, Consultation.query_id, Consultation.id,
+      Consultation.reminders_sent, Consultation.last_reminder_at,
+      postgresql_where=_AWAITED_INPUT, sqlite_where=_AWAITED_INPUT)
+Index("ix_clearance_awaited", Clearance.due_date, postgresql_where=_AWAITED_CLEARANCE, sqlite_where=_AWAITED_CLEARANCE)
+Index("ix_outbox_failed_at", OutboxMessage.failed_at)
+Index("ix_reply_created_at", Reply.created_at)
+Index("ix_feedback_received_at", Feedback.received_at)
+
+
+class StoreFact(Base):
+    """A fact about the store itself, not about any query: its identity (which names the files derived
+    from it, such as the saved Q&A index), how many times the Q&A bank has changed, and which shipped bank
+    was last seeded."""
+
+    __tablename__ = "store_fact"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    text_value: Mapped[Optional[str]] = mapped_column(String(200))
+    number: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -7,11 +7,24 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from config.settings import DEFAULT_FILE
+from kb import lifecycle
 from kb.calendar import DueDateCalendar
-from kb.chasing import ChasePolicy, ConsultationSnapshot, QuerySnapshot, due_actions
+from kb.chase_messages import digest
+from kb.chasing import (
+    ChasePolicy,
+    ConsultationSnapshot,
+    QuerySnapshot,
+    chase_policy,
+    digest_work,
+    due_actions,
+    due_work,
+    poor_ratings,
+    snapshot,
+)
 from kb.db import unit_of_work
 from kb.intake import QuerySubmission
-from kb.models import Channel, Consultation, OutboxKind, OutboxMessage
+from kb.models import OPEN_STATUSES, Channel, Consultation, OutboxKind, OutboxMessage, Query, QueryStatus
 
 POLICY = ChasePolicy(reminder_every_days=3, max_reminders=2, warn_days_before_target=3,
                      calendar=DueDateCalendar("working", "CH"))
@@ -123,3 +136,88 @@ def test_a_restart_sends_the_reminders_due_while_it_was_down_exactly_once(helpde
     clock.now += timedelta(days=3)
     assert {a.number for a in service.chase_overdue_work()
             if a.kind == "reminder"} == {2}
+
+
+def test_closed_queries_are_neither_read_nor_chased_however_late_they_are(helpdesk, clock):
+    """A query closed before its departments answered keeps its missed dates for ever, but its chase is over:
+    no reminder, no warning, no line in the digest, and a tick's reads do not even reach it."""
+    service = helpdesk.service
+    closed = service.submit_query(QuerySubmission(
+        text="What personal protective equipment must an employer provide?", channel=Channel.EMAIL,
+        email="ana@coop.example"))
+    service.close_query(closed.reference, "the requester found the answer in the Q&A bank")
+    still_open = service.submit_query(QuerySubmission(
+        text="Can we deduct the cost of uniforms from the workers' wages?", channel=Channel.EMAIL,
+        email="ben@shop.example"))
+    clock.now += timedelta(days=30)  # both targets and every input date long past
+    done = service.chase_overdue_work()
+    assert {a.reference for a in done if a.reference} == {still_open.reference}
+    with unit_of_work(helpdesk.sessions) as s:
+        [morning] = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.DIGEST))
+        assert still_open.reference in morning.body and closed.reference not in morning.body
+        closed_id = s.scalar(select(Query.id).where(Query.reference == closed.reference))
+        today = clock.now.date()
+        assert closed_id not in set(s.scalars(due_work(s, chase_policy(helpdesk.policy), today)))
+        assert closed_id not in set(s.scalars(digest_work(today)))
+
+
+def test_day_by_day_a_tick_queues_what_every_open_query_calls_for(make_helpdesk, clock, tmp_path):
+    """A tick reads only the open work its indexes say is due. Over a month of daily ticks (reminders,
+    escalations, a clearance, inputs received, an extended and missed targets, a query held, an undelivered
+    acknowledgement, queries answered and closed on the way, holding messages turned on late), it queues
+    exactly what ``due_actions`` finds over every open query, less what the outbox already holds, and its
+    digest lists what a digest of every open query lists."""
+    config = tmp_path / "helpdesk.toml"
+    config.write_text(DEFAULT_FILE.read_text(encoding="utf-8").replace("holding_messages = false",
+                                                                       "holding_messages = true"), encoding="utf-8")
+    helpdesk = make_helpdesk()
+    service = helpdesk.service
+    refs = [service.submit_query(QuerySubmission(text=text, channel=Channel.EMAIL, email=f"r{i}@coop.example"))
+            .reference for i, text in enumerate([
+                "What personal protective equipment must an employer provide?",
+                "Can we deduct the cost of uniforms from the workers' wages?",
+                "Twelve workers were dismissed after registering a trade union. What can we do?",
+                "Can we employ 16-year-olds in our packaging plant during the school holidays?",
+                "A supplier keeps the passports of its migrant workers. What should we ask it to do?",
+                "How many hours of overtime a week are acceptable at a garment supplier?"])]
+    held = service.submit_query(QuerySubmission(  # confidential: held, no department consulted
+        text="Our supplier's workers sleep in the factory. How should we raise it?", channel=Channel.EMAIL,
+        email="r9@coop.example", confidential=True, hold_for_release=True))
+    assert held.status == "held"
+    with service.unit_of_work() as s:
+        acknowledgement = s.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == f"ack:{held.reference}"))
+    service.delivery_failed(acknowledgement, "550 5.1.1 mailbox unavailable", permanent=True)  # in the digest
+    service.close_query(refs[0], "answered by phone")
+    service.send_reply(refs[1], "maria", "Dear colleague, no: uniforms required by the employer are its cost.")
+    service.extend_target(refs[2], "waiting for the ministry's answer", days=10)
+    consulted = [c["department"] for c in service.show_query(refs[3]).consultations]
+    service.request_clearance(refs[3], consulted, due=clock.now.date() + timedelta(days=2), actor="maria")
+    with service.unit_of_work() as s:  # focal points' inputs, as the mail worker records them
+        s.scalars(select(Consultation).join(Query).where(Query.reference == refs[5])).first() \
+            .input_received_at = clock.now
+        query = s.scalar(select(Query).where(Query.reference == refs[4]))
+        for consultation in query.consultations:
+            consultation.input_received_at = clock.now
+        lifecycle.transition(s, query, QueryStatus.DRAFT_READY, at=clock.now, reason="all inputs in")
+    start, seen = clock.now, set()
+    for day in range(1, 31):
+        clock.now = start + timedelta(days=day)
+        if day == 12:
+            service.send_reply(refs[5], "maria", "Dear colleague, the ILO standards set limits on overtime.")
+        if day == 20:  # the helpdesk turns holding messages on: the queries already late get theirs now
+            helpdesk = make_helpdesk(config)
+            service = helpdesk.service
+        with service.unit_of_work() as s:
+            everything = list(snapshot(s, s.scalars(select(Query.id).where(Query.status.in_(OPEN_STATUSES))))
+                              .values())
+            queued = set(s.scalars(select(OutboxMessage.dedupe_key)))
+            expected = {a.key: a.kind for a in due_actions(everything, chase_policy(helpdesk.policy), clock.now)
+                        if a.key not in queued}
+            morning = digest(everything, clock.now, poor_ratings(s, clock.now))
+        assert {a.key: a.kind for a in service.chase_overdue_work()} == expected, f"day {day}"
+        if "digest" in expected.values():  # and the digest lists what a digest of every open query lists
+            with service.unit_of_work() as s:
+                assert s.scalar(select(OutboxMessage.body).where(
+                    OutboxMessage.dedupe_key == f"digest:{clock.now.date()}")) == morning, f"day {day}"
+        seen |= set(expected.values())
+    assert seen >= {"reminder", "escalation", "clearance reminder", "warning", "overdue", "holding", "digest"}

@@ -24,15 +24,16 @@ def test_migrating_an_empty_store_gives_the_models_schema(database_url):
 
 
 def test_a_store_already_at_the_newest_revision_is_recognised_without_alembic(database_url):
-    from kb.db import current_revision, head_revision
+    from kb.db import MIGRATIONS, current_revision, head_revision
 
     engine = make_engine(database_url)
     try:
         if engine.dialect.name == "sqlite":  # (the PostgreSQL test database is migrated once per session)
             assert current_revision(engine) is None  # an empty store: Alembic builds it
         migrate(engine)
-        assert current_revision(engine) == head_revision() == "0008"
+        newest = sorted(p.name for p in (MIGRATIONS / "versions").glob("0*.py"))[-1][:4]
+        assert current_revision(engine) == head_revision() == newest
         migrate(engine)  # the fast path: nothing to do
-        assert current_revision(engine) == "0008"
+        assert current_revision(engine) == newest
     finally:
         engine.dispose()
