@@ -9,7 +9,11 @@ Windows-1252, some replies), then prints:
   the ceiling no ingester can pass;
 - fetch + parse with our parser (no store);
 - end to end on SQLite (fetch and store, then parse, triage, acknowledge,
-  route), as one ``helpdesk run`` process does it;
+  route), as one ``helpdesk run`` process does it, interleaved (A B A B) with
+  django-helpdesk 2.6.1's ``manage.py get_email`` on the same mailbox and disk
+  (installed in a throwaway venv by ``bench/django_helpdesk_peer.py``; its
+  figure includes its ~1 s of process start, ours excludes our start), and
+  the ratio of the medians;
 - on PostgreSQL, store first and decide second measured apart: messages stored
   per second by the fetcher alone, then processed per second by one and by two
   worker processes (``helpdesk process-mail``) sharing the stored messages.
@@ -17,8 +21,10 @@ Windows-1252, some replies), then prints:
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -91,7 +97,10 @@ from config.bootstrap import bootstrap
 from config.settings import Settings
 from ingest.imap import process_stored
 helpdesk = bootstrap(Settings(data_dir=Path(sys.argv[2]), database_url=sys.argv[1]), seed=False)
-helpdesk.service.model  # loaded before the start signal
+service = helpdesk.service
+service.model, service.detector.detect("warm up the language model")  # loaded before the start signal
+with service.unit_of_work() as session:
+    service.matcher(session)  # the Q&A index, built once per process
 go = Path(sys.argv[3])
 while not go.exists():
     time.sleep(0.01)
@@ -102,7 +111,10 @@ print(report.handled, flush=True)
 
 def open_helpdesk(database_url: str, data_dir: Path):
     helpdesk = bootstrap(Settings(data_dir=data_dir, database_url=database_url))
-    helpdesk.service.model  # load (or train) the model before timing
+    service = helpdesk.service
+    service.model, service.detector.detect("warm up the language model")  # load (or train) them before timing
+    with service.unit_of_work() as session:
+        service.matcher(session)  # the Q&A index, built once per process
     ingestor = MailboxIngestor(ImapSettings(host="127.0.0.1", port=dovecot_port[0], username="test",
                                             password="testpass", security="plain"), helpdesk.service)
     return helpdesk, ingestor
@@ -163,7 +175,50 @@ def drop_postgres(*names: str) -> None:
     admin.dispose()
 
 
+def django_helpdesk(folder: Path):
+    """django-helpdesk 2.6.1 in a throwaway venv of its own, or None (with the reason printed)."""
+    from bench.django_helpdesk_peer import DjangoHelpdesk, PeerUnavailable
+
+    peer = DjangoHelpdesk(Path(tempfile.gettempdir()) / "django-helpdesk-peer", db_dir=folder)
+    try:
+        peer.prepare()
+    except PeerUnavailable as exc:
+        print(f"django-helpdesk: not measured ({exc})")
+        return None
+    return peer
+
+
+def side_by_side(dovecot: Dovecot, messages: list[bytes], folder: Path, rounds: int) -> float | None:
+    """Ours and django-helpdesk's ``get_email`` on the same mailbox and disk, interleaved (A B A B), medians."""
+    peer = django_helpdesk(folder)
+    ours, theirs = [], []
+    for round_ in range(rounds):
+        fill(dovecot, messages)
+        store = folder / f"ours-{round_}"
+        store.mkdir()
+        rate, outcomes = end_to_end(f"sqlite:///{store}/bench.db", store)
+        ours.append(rate)
+        if peer is not None:
+            fill(dovecot, messages)
+            run = peer.get_email("127.0.0.1", dovecot.port, "test", "testpass")
+            theirs.append(len(messages) / run.seconds)
+            print(f"  round {round_ + 1}: ours {rate:,.0f} msg/s {outcomes}; django-helpdesk {theirs[-1]:,.0f} msg/s "
+                  f"({run.tickets} tickets, {run.peak_rss_mib:.0f} MiB peak)")
+        else:
+            print(f"  round {round_ + 1}: ours {rate:,.0f} msg/s {outcomes}")
+    mine = statistics.median(ours)
+    print(f"end to end on SQLite (fetch, store, triage, acknowledge, route): {mine:8,.0f} msg/s (median of {rounds})")
+    if theirs:
+        peer_rate = statistics.median(theirs)
+        print(f"django-helpdesk 2.6.1 get_email on SQLite (no triage):          {peer_rate:8,.0f} msg/s "
+              f"(median of {rounds})  -> ours is {mine / peer_rate:.1f}x")
+    return statistics.median(theirs) if theirs else None
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description="email ingestion end to end, beside django-helpdesk")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved runs of ours and django-helpdesk's")
+    args = parser.parse_args()
     messages = realistic_mailbox(MESSAGES)
     dovecot = Dovecot()
     dovecot_port[0] = dovecot.port
@@ -173,15 +228,16 @@ def main() -> None:
         print(f"raw IMAP fetch (BODY.PEEK[], batches of 200): {raw_fetch_rate(dovecot, False):8,.0f} msg/s")
         print(f"fetch + parse (no store):                      {raw_fetch_rate(dovecot, True):8,.0f} msg/s")
         with tempfile.TemporaryDirectory() as tmp:
-            rate, outcomes = end_to_end(f"sqlite:///{tmp}/bench.db", Path(tmp))
-            print(f"end to end on SQLite (fetch, store, process):  {rate:8,.0f} msg/s  {outcomes}")
+            peer_rate = side_by_side(dovecot, messages, Path(tmp), args.rounds)
             for workers in (1, 2):
                 fill(dovecot, messages)
                 url = fresh_postgres(f"helpdesk_bench_{workers}")
                 fetch_rate, rate, handled = fetch_then_workers(url, Path(tmp), workers)
                 if workers == 1:
                     print(f"PostgreSQL, fetcher alone (stored):            {fetch_rate:8,.0f} msg/s")
-                print(f"PostgreSQL, processing by {workers} worker process(es): {rate:8,.0f} msg/s  ({handled} done)")
+                vs = f", {rate / peer_rate:.1f}x django-helpdesk on SQLite" if peer_rate else ""
+                print(f"PostgreSQL, processing by {workers} worker process(es): {rate:8,.0f} msg/s  "
+                      f"({handled} done{vs})")
             drop_postgres("helpdesk_bench_1", "helpdesk_bench_2")
     finally:
         dovecot.stop()

@@ -15,9 +15,12 @@ Protocol, and why each step is there:
    keyword) or moved to the configured folder. A crash between 4 and 5 leaves
    them unmarked; on restart the store recognises their UIDs and keeps one copy.
 6. Decide second: workers (this process, or ``helpdesk process-mail`` in
-   others) claim stored messages, parse them and hand them to the service. A
-   message whose processing fails is retried, then quarantined with its reason
-   after ``mail.max_attempts`` tries, and the specialist is told.
+   others) claim stored messages, parse them and hand them to the service,
+   a claimed batch in one transaction with a savepoint per message (killed
+   mid-batch, the process leaves the whole batch pending, to be decided once
+   by the next worker). A message whose processing fails is retried alone,
+   then quarantined with its reason after ``mail.max_attempts`` tries, and the
+   specialist is told.
 7. Wait with IDLE where the server offers it, else poll; after any network
    error, reconnect with exponential backoff. When no fetch has succeeded for
    ``mail.alert_after_minutes``, the specialist is told once, and again when
@@ -230,24 +233,30 @@ class MailboxIngestor:
 def process_stored(service, limits: Limits, report: IngestReport | None = None, batch: int = 50) -> IngestReport:
     """Parse and decide every stored message no worker holds; one failing message never stops the rest.
 
-    Any number of processes may run this at once (``helpdesk process-mail``): each claims its own messages.
+    Any number of processes may run this at once (``helpdesk process-mail``): each claims its own messages,
+    and decides each claimed batch in one transaction (a savepoint per message, ``inbound_batch``). The
+    report counts a batch only once it is committed.
     """
     report = report or IngestReport()
     while True:
         claimed = service.claim_inbound(batch)
         if not claimed:
             return report
-        for stored in claimed:
-            try:
-                email = parse_email(stored.raw, mailbox=stored.mailbox, uidvalidity=stored.uidvalidity,
-                                    uid=stored.uid, limits=limits)
-                result = service.process_inbound(stored.id, email)
-            except Exception as exc:  # our fault, not the sender's: retried, then quarantined
-                error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                log.warning("could not process stored message #%d (attempt %d): %s", stored.id, stored.attempts,
-                            error)
-                report.errors += 1
-                if service.inbound_failed(stored.id, error):
-                    report.outcomes["quarantined"] += 1
-                continue
-            report.outcomes[result.outcome.value] += 1
+        outcomes, errors = Counter(), 0
+        with service.inbound_batch([stored.id for stored in claimed]):
+            for stored in claimed:
+                try:
+                    email = parse_email(stored.raw, mailbox=stored.mailbox, uidvalidity=stored.uidvalidity,
+                                        uid=stored.uid, limits=limits)
+                    result = service.process_inbound(stored.id, email)
+                except Exception as exc:  # our fault, not the sender's: retried, then quarantined
+                    error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                    log.warning("could not process stored message #%d (attempt %d): %s", stored.id,
+                                stored.attempts, error)
+                    errors += 1
+                    if service.inbound_failed(stored.id, error):
+                        outcomes["quarantined"] += 1
+                    continue
+                outcomes[result.outcome.value] += 1
+        report.outcomes.update(outcomes)
+        report.errors += errors

@@ -206,11 +206,11 @@ def _new_query(service, session: Session, email: InboundEmail, raw: RawEmail, no
         return finish(Outcome.REJECTED, detail=str(exc))
     acknowledge = not email.authentication_failed and may_notify(session, requester, now,
                                                                  service.policy.mail.automatic_notices_per_day)
-    query = service.receive_checked(session, checked, in_reply_to=email.message_id, acknowledge=acknowledge)
-    query.referred_by = referred_by
+    query = service.receive_checked(session, checked, in_reply_to=email.message_id, acknowledge=acknowledge,
+                                    referred_by=referred_by, message=dict(
+                                        email_message_id=email.message_id, sender=email.sender,
+                                        body=email.text or checked.text))
     message = query.messages[0]
-    message.email_message_id, message.body = email.message_id, email.text or message.body
-    message.sender = email.sender
     _store_attachments(session, email, message)
     raw.message = message
     notes = []

@@ -23,6 +23,9 @@ Delivery protocol and its one remaining window:
 If the process dies between 2 and 3, the row is sent again once its lease
 expires: a duplicate is possible in that window only, and it carries the same
 Message-ID (fixed at queue time), which mail clients use to fold duplicates.
+The SMTP sender records each accepted email while it sends the next one
+(``ingest.smtp``), so the window holds at most the two emails accepted and not
+yet recorded, and the one in flight.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from kb.models import (
     OutboxMessage,
     Query,
     QueryEvent,
+    Requester,
 )
 
 LEASE = timedelta(minutes=5)
@@ -86,10 +90,20 @@ def may_notify(session: Session, address: str | None, now: datetime, per_day: in
     if not address:
         return False
     address = address.lower()
+    since = now - timedelta(days=1)
+    # Acknowledgements go to the query's requester: found through the requester's address (indexes all the
+    # way), not by reading the recipients of every recent row, which grew with the outbox.
+    acknowledged = (select(func.count(OutboxMessage.id))
+                    .join(Query, OutboxMessage.query_id == Query.id)
+                    .join(Requester, Query.requester_id == Requester.id)
+                    .where(Requester.email == address, OutboxMessage.kind == OutboxKind.ACKNOWLEDGEMENT,
+                           OutboxMessage.created_at > since))
     quoted = '"' + address.replace("\\", "\\\\").replace('"', '\\"') + '"'  # as it stands in the JSON list
-    sent = session.scalar(select(func.count(OutboxMessage.id)).where(
-        OutboxMessage.kind.in_(AUTOMATIC_KINDS), OutboxMessage.created_at > now - timedelta(days=1),
-        func.lower(cast(OutboxMessage.recipients, String)).contains(quoted, autoescape=True)))
+    notified = select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.kind.in_([k for k in AUTOMATIC_KINDS if k is not OutboxKind.ACKNOWLEDGEMENT]),
+        OutboxMessage.created_at > since,
+        func.lower(cast(OutboxMessage.recipients, String)).contains(quoted, autoescape=True))
+    sent = session.scalar(select(acknowledged.scalar_subquery() + notified.scalar_subquery()))
     return sent < per_day
 
 
@@ -119,14 +133,20 @@ def queue(
         existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
         if existing is not None:
             return existing
-    row = OutboxMessage(
-        dedupe_key=dedupe_key, kind=kind, channel=channel, query=query,
-        consultation=consultation, recipients=list(recipients), subject=subject,
-        body=body, headers=dict(headers or {}), created_at=now, due_at=due_at or now,
-        email_message_id=new_message_id(domain) if channel is Channel.EMAIL else None,
-    )
+    row = OutboxMessage(query=query, consultation=consultation, **outbox_values(
+        dedupe_key=dedupe_key, kind=kind, channel=channel, recipients=recipients, subject=subject, body=body,
+        now=now, domain=domain, headers=headers, due_at=due_at))
     session.add(row)
     return row
+
+
+def outbox_values(*, dedupe_key: str, kind: OutboxKind, channel: Channel, recipients: list[str], subject: str,
+                  body: str, now: datetime, domain: str, headers: dict | None = None,
+                  due_at: datetime | None = None) -> dict:
+    """The columns of a new outbox row, for ``queue`` and for bulk inserts of a query's fresh rows."""
+    return dict(dedupe_key=dedupe_key, kind=kind, channel=channel, recipients=list(recipients), subject=subject,
+                body=body, headers=dict(headers or {}), created_at=now, due_at=due_at or now, attempts=0,
+                email_message_id=new_message_id(domain) if channel is Channel.EMAIL else None)
 
 
 def _backoff(attempts: int) -> timedelta:

@@ -106,7 +106,9 @@ def routing_to(helpdesk, department):
 
 def answered(helpdesk, department) -> bool:
     with unit_of_work(helpdesk.sessions) as s:
-        c = s.scalar(select(Consultation).where(Consultation.department_code == department))
+        # The first query's consultation (the forged mail made a second query, consulting ACTRAV too).
+        c = s.scalar(select(Consultation).where(Consultation.department_code == department)
+                     .order_by(Consultation.id).limit(1))
         return c.input_received_at is not None
 
 

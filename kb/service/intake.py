@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ from kb.models import (
     Feedback,
     Message,
     OutboxKind,
+    OutboxMessage,
     Query,
     QueryStatus,
     QueryTopic,
@@ -35,7 +36,7 @@ from kb.models import (
     TopicSource,
 )
 from kb.notices import acknowledgement, routing_notice
-from kb.outbox import queue
+from kb.outbox import outbox_values, queue
 from kb.review import ReviewError
 from kb.service.core import ServiceBase
 from kb.triage import Route, TriageDecision, triage
@@ -55,6 +56,38 @@ class FollowUpResult:
     outcome: FollowUpOutcome
     reference: str
     rating: int | None = None
+
+
+@dataclass
+class FreshRows:
+    """The rows a new query brings (topics, consultations, outbox, draft), written in bulk once it has its id.
+
+    Nothing reads them back in the unit of work that creates them, so they need
+    no ORM objects: one INSERT per table instead of a flush of a dozen objects.
+    """
+
+    topics: list[dict] = field(default_factory=list)
+    consultations: list[dict] = field(default_factory=list)
+    #: In the order queued; a routing email names its consultation by its index in ``consultations``.
+    outbox: list[tuple[dict, int | None]] = field(default_factory=list)
+    drafts: list[dict] = field(default_factory=list)
+
+    def write(self, session: Session, query: Query) -> None:
+        """Insert them for ``query`` (flushed: it has its id); its collections are read afresh afterwards."""
+        connection = session.connection()
+        ids: list[int] = []
+        if self.consultations:
+            ids = list(connection.scalars(
+                insert(Consultation).returning(Consultation.id, sort_by_parameter_order=True),
+                [{**c, "query_id": query.id} for c in self.consultations]))
+        for table, rows in ((QueryTopic, self.topics), (Draft, self.drafts)):
+            if rows:
+                connection.execute(insert(table), [{**r, "query_id": query.id} for r in rows])
+        if self.outbox:
+            connection.execute(insert(OutboxMessage), [
+                {**row, "query_id": query.id, "consultation_id": ids[index] if index is not None else None}
+                for row, index in self.outbox])
+        session.expire(query, ["topics", "consultations", "drafts"])
 
 
 class IntakeUseCases(ServiceBase):
@@ -95,8 +128,12 @@ class IntakeUseCases(ServiceBase):
             record_progress(session, mailbox, uidvalidity, uid, self.clock())
 
     def receive_checked(self, session: Session, checked: CheckedSubmission, *,
-                        in_reply_to: str | None = None, acknowledge: bool = True) -> Query:
-        """Store and triage a validated submission inside the caller's unit of work."""
+                        in_reply_to: str | None = None, acknowledge: bool = True,
+                        message: dict | None = None, referred_by: str | None = None) -> Query:
+        """Store and triage a validated submission inside the caller's unit of work.
+
+        ``message`` overrides columns of the stored inbound message (an email's Message-ID and full text).
+        """
         sub = checked.submission
         now = self.clock()
         received = sub.received_at or now
@@ -108,7 +145,7 @@ class IntakeUseCases(ServiceBase):
             language=checked.language,
             policy=self.policy,
             model=self.model,
-            matcher=self.matcher(session),
+            matcher=self._batch_matcher(session),
             calendar=self.calendar,
             reference=reference,
             received=received.date(),
@@ -119,38 +156,53 @@ class IntakeUseCases(ServiceBase):
             reference=reference, requester=requester, channel=sub.channel, source_key=sub.source_key,
             subject=sub.subject, text=checked.text, language=checked.language, received_at=received,
             target_reply_date=target, original_target_date=target, confidential=sub.confidential,
-            needs_manual_triage=False, triage=decision.explanation(),
+            needs_manual_triage=False, triage=decision.explanation(), referred_by=referred_by,
         )
         session.add(query)
         self.record_event(session, query, "received", f"by {sub.channel.value}, language {checked.language}", at=received)
         for kind, detail in self._locate(query, requester, checked.text, sub.email):
             self.record_event(session, query, kind, detail, at=received)
         lifecycle.begin(query)
-        session.add(Message(query=query, direction=Direction.IN, channel=sub.channel, at=received,
-                            sender=sub.email, subject=sub.subject, body=checked.text,
-                            telegram_chat_id=sub.telegram_chat_id))
-        self._record_decision(session, query, decision, now, hold=sub.hold_for_release)
+        session.add(Message(query=query, **{
+            **dict(direction=Direction.IN, channel=sub.channel, at=received, sender=sub.email, subject=sub.subject,
+                   body=checked.text, telegram_chat_id=sub.telegram_chat_id), **(message or {})}))
+        fresh = FreshRows()
+        self._record_decision(session, query, decision, now, hold=sub.hold_for_release, fresh=fresh)
         if sub.channel is Channel.EMAIL and requester.email and acknowledge:
             notice = acknowledgement(query.language, helpdesk=self.policy.name, reference=reference, target=target)
             headers = {"Auto-Submitted": "auto-replied", "In-Reply-To": in_reply_to} if in_reply_to else \
                 {"Auto-Submitted": "auto-replied"}
-            queue(session, dedupe_key=f"ack:{reference}", kind=OutboxKind.ACKNOWLEDGEMENT, channel=Channel.EMAIL,
-                  recipients=[requester.email], subject=notice.subject, body=notice.body, now=now,
-                  domain=self.policy.domain, query=query, headers=headers, fresh=True)
+            fresh.outbox.append((outbox_values(
+                dedupe_key=f"ack:{reference}", kind=OutboxKind.ACKNOWLEDGEMENT, channel=Channel.EMAIL,
+                recipients=[requester.email], subject=notice.subject, body=notice.body, now=now,
+                domain=self.policy.domain, headers=headers), None))
         for chat_id in self.policy.specialist_chats:
             # The Telegram adapter renders the review card (text and buttons) when it delivers this row.
-            queue(session, dedupe_key=f"review:{reference}:{chat_id}", kind=OutboxKind.REVIEW,
-                  channel=Channel.TELEGRAM, recipients=[str(chat_id)], subject=reference, body="", now=now,
-                  domain=self.policy.domain, query=query, fresh=True)
+            fresh.outbox.append((outbox_values(
+                dedupe_key=f"review:{reference}:{chat_id}", kind=OutboxKind.REVIEW, channel=Channel.TELEGRAM,
+                recipients=[str(chat_id)], subject=reference, body="", now=now, domain=self.policy.domain), None))
+        session.flush()  # the query, its requester, message and events: one flush, and the query has its id
+        fresh.write(session, query)
         log.info("query %s received by %s, %d topic(s), %d department(s)", reference, sub.channel.value,
                  len(decision.selected_topics), len(decision.routes))
         return query
 
+    def _batch_matcher(self, session: Session):
+        """The Q&A matcher; inside a mail batch the bank's revision is checked once for the whole batch."""
+        from kb.service.mail import current_batch
+
+        batch = current_batch(self)
+        if batch is None:
+            return self.matcher(session)
+        if batch.matcher is None:
+            batch.matcher = self.matcher(session)
+        return batch.matcher
+
     def _record_decision(self, session: Session, query: Query, decision: TriageDecision, now: datetime, *,
-                         hold: bool = False) -> None:
+                         hold: bool = False, fresh: FreshRows) -> None:
         for finding in decision.selected_topics:
-            session.add(QueryTopic(query=query, topic_code=finding.code, confidence=finding.confidence,
-                                   source=TopicSource.CLASSIFIER))
+            fresh.topics.append(dict(topic_code=finding.code, confidence=finding.confidence,
+                                     source=TopicSource.CLASSIFIER))
         summary = ", ".join(f"{t.code} {t.confidence:.0%}" for t in decision.selected_topics) or "none"
         self.record_event(session, query, "triaged", f"topics: {summary}" + (
             "; manual triage needed" if decision.manual_triage else ""), at=now)
@@ -159,24 +211,28 @@ class IntakeUseCases(ServiceBase):
                                  reason="confidential at the requester's request: routed when the specialist "
                                         "releases it")
         else:
-            self.consult_routes(session, query, decision.routes, [t.name for t in decision.selected_topics], now)
+            self.consult_routes(session, query, decision.routes, [t.name for t in decision.selected_topics], now,
+                                fresh=fresh)
         if decision.manual_triage and not hold:
             lifecycle.transition(session, query, QueryStatus.MANUAL_TRIAGE, at=now,
                                  reason="no topic reaches the confidence threshold")
         draft = decision.draft
-        session.add(Draft(query=query, created_at=now, language=draft.language, text=draft.text,
-                          notes=list(draft.notes), sources=list(draft.sources)))
+        fresh.drafts.append(dict(created_at=now, language=draft.language, text=draft.text, notes=list(draft.notes),
+                                 sources=list(draft.sources)))
         self.record_event(session, query, "drafted",
                           "from " + ", ".join(s["qa_key"] for s in draft.sources) if draft.sources
                           else "holding reply (no good Q&A match)", at=now)
 
     def consult_routes(self, session: Session, query: Query, routes: tuple[Route, ...], topic_names: list[str],
-                       now: datetime, actor: str = "system") -> list[str]:
-        """Consult each routed department not consulted yet; the query becomes ``routed``. Returns the new ones."""
-        consulted = {c.department_code for c in query.consultations}
+                       now: datetime, actor: str = "system", *, fresh: FreshRows | None = None) -> list[str]:
+        """Consult each routed department not consulted yet; the query becomes ``routed``. Returns the new ones.
+
+        ``fresh``: the query is new in this unit of work, and its consultations go in with its other rows.
+        """
+        consulted = set() if fresh is not None else {c.department_code for c in query.consultations}
         added = [r for r in routes if r.department not in consulted]
         for r in added:
-            self.consult(session, query, r.department, r.reason, r.due_date, topic_names, now)
+            self.consult(session, query, r.department, r.reason, r.due_date, topic_names, now, fresh=fresh)
         if added:
             self.record_event(session, query, "routed", ", ".join(
                 f"{r.department} (due {r.due_date.isoformat()})" for r in added), at=now, actor=actor)
@@ -186,14 +242,16 @@ class IntakeUseCases(ServiceBase):
         return [r.department for r in added]
 
     def consult(self, session: Session, query: Query, department_code: str, reason: str, due: date,
-                topic_names: list[str], now: datetime) -> Consultation:
-        """Ask a department for its input: the consultation, and its routing email in the outbox."""
+                topic_names: list[str], now: datetime, *, fresh: FreshRows | None = None) -> Consultation | None:
+        """Ask a department for its input: the consultation, and its routing email in the outbox.
+
+        With ``fresh`` both are added to the new query's rows (and None is returned).
+        """
         department = self.policy.departments[department_code]
         requester = query.requester
         country = self.countries.by_code(requester.country) if requester.country else None
-        consultation = Consultation(query=query, department_code=department_code, reason=reason, requested_at=now,
-                                    due_date=due)
-        session.add(consultation)
+        values = dict(department_code=department_code, reason=reason, requested_at=now, due_date=due,
+                      reminders_sent=0)
         subject, text = self.shared_with_focal_points(query)
         notice = routing_notice(
             reference=query.reference, department_name=department.name, reason=reason, due_date=due,
@@ -202,10 +260,17 @@ class IntakeUseCases(ServiceBase):
             region=requester.region,
             requester_type=requester.requester_type.value if requester.requester_type else None,
         )
-        queue(session, dedupe_key=f"routing:{query.reference}:{department_code}", kind=OutboxKind.ROUTING,
-              channel=Channel.EMAIL, recipients=[fp.email for fp in department.focal_points],
-              subject=notice.subject, body=notice.body, now=now, domain=self.policy.domain, query=query,
-              consultation=consultation, headers={"Reply-To": self.policy.email}, fresh=True)
+        email = dict(dedupe_key=f"routing:{query.reference}:{department_code}", kind=OutboxKind.ROUTING,
+                     channel=Channel.EMAIL, recipients=[fp.email for fp in department.focal_points],
+                     subject=notice.subject, body=notice.body, now=now, domain=self.policy.domain,
+                     headers={"Reply-To": self.policy.email})
+        if fresh is not None:
+            fresh.consultations.append(values)
+            fresh.outbox.append((outbox_values(**email), len(fresh.consultations) - 1))
+            return None
+        consultation = Consultation(query=query, **values)
+        session.add(consultation)
+        queue(session, **email, query=query, consultation=consultation, fresh=True)
         return consultation
 
     def shared_with_focal_points(self, query: Query) -> tuple[str | None, str]:
@@ -268,19 +333,38 @@ class IntakeUseCases(ServiceBase):
         return said
 
     def _next_reference(self, session: Session, year: int) -> str:
-        """HD-2026-0007: numbers restart each year and are never handed out twice."""
-        bumped = session.execute(
-            update(ReferenceCounter).where(ReferenceCounter.year == year)
-            .values(last_number=ReferenceCounter.last_number + 1).returning(ReferenceCounter.last_number)
-        ).scalar()
-        if bumped is None:
-            try:
-                with session.begin_nested():
-                    session.add(ReferenceCounter(year=year, last_number=1))
-                bumped = 1
-            except IntegrityError:  # created concurrently: bump the row that now exists
-                return self._next_reference(session, year)
+        """HD-2026-0007: numbers restart each year and are never handed out twice.
+
+        Inside a mail batch on PostgreSQL the number is taken in a transaction of its own: bumped inside the
+        batch's, the counter row would stay locked until the batch commits, and a second worker would wait
+        for the first at every query. The price: a batch that fails or a process that dies leaves gaps.
+        """
+        from kb.service.mail import current_batch
+
+        bind = session.get_bind()
+        if bind.dialect.name == "postgresql" and current_batch(self) is not None:
+            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                bumped = self._bump_reference(connection, year)
+            return f"{self.policy.reference_prefix}-{year}-{bumped:04d}"
+        bumped = self._bump_reference(session.connection(), year, session)
         return f"{self.policy.reference_prefix}-{year}-{bumped:04d}"
+
+    @staticmethod
+    def _bump_reference(connection, year: int, session: Session | None = None) -> int:
+        bump = (update(ReferenceCounter).where(ReferenceCounter.year == year)
+                .values(last_number=ReferenceCounter.last_number + 1).returning(ReferenceCounter.last_number))
+        bumped = connection.execute(bump).scalar()
+        if bumped is not None:
+            return bumped
+        try:  # the year's first query; another process may create the row at the same moment
+            if session is not None:
+                with session.begin_nested():
+                    connection.execute(insert(ReferenceCounter).values(year=year, last_number=1))
+            else:
+                connection.execute(insert(ReferenceCounter).values(year=year, last_number=1))
+            return 1
+        except IntegrityError:
+            return connection.execute(bump).scalar()
 
     # ----------------------------------------------------------------- follow-ups
     def follow_up(self, session: Session, query: Query, *, text: str, sender: str, from_requester: bool,

@@ -12,11 +12,15 @@ pass" forever, and one bad message never holds up the others.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, defer
 
 from kb.inbound import PENDING, InboundEmail, InboundResult, Outcome, decide
 from kb.models import Channel, OutboxKind, OutboxMessage, RawEmail
@@ -55,6 +59,34 @@ class QuarantinedEmail:
     raw: bytes
 
 
+@dataclass
+class InboundBatch:
+    """A worker's claimed messages decided in one transaction, one savepoint each.
+
+    One commit for the batch instead of one per message, and what every message
+    of the batch would look up again (the Q&A matcher) is looked up once. A
+    message that fails rolls back to its savepoint alone, and its failure is
+    recorded in the same transaction. Nothing is marked done anywhere before the
+    commit, so a process killed mid-batch leaves every message of it pending:
+    the next worker decides them afresh, none twice.
+    """
+
+    service: ServiceBase
+    session: Session
+    matcher: object | None = None
+    #: The batch's rows, held so that the session's (weak) identity map keeps them for ``session.get``.
+    rows: list = field(default_factory=list)
+
+
+_BATCH: ContextVar[InboundBatch | None] = ContextVar("inbound_batch", default=None)
+
+
+def current_batch(service: ServiceBase) -> InboundBatch | None:
+    """The batch this service is deciding in this thread, if any."""
+    batch = _BATCH.get()
+    return batch if batch is not None and batch.service is service else None
+
+
 class MailUseCases(ServiceBase):
     def store_fetched(self, mailbox: str, uidvalidity: int, messages: list[tuple[int, bytes]]) -> int:
         """Keep fetched raw messages durably (once per mailbox, UIDVALIDITY and UID); returns how many are new."""
@@ -78,37 +110,77 @@ class MailUseCases(ServiceBase):
         uids = [uid for uid, _ in messages]
         known = set(session.scalars(select(RawEmail.uid).where(
             RawEmail.mailbox == mailbox, RawEmail.uidvalidity == uidvalidity, RawEmail.uid.in_(uids)))) if uids else set()
-        new = [RawEmail(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, received_at=now, raw=raw, outcome=PENDING)
-               for uid, raw in messages if uid not in known]
-        session.add_all(new)
+        new = [dict(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, received_at=now, raw=raw, outcome=PENDING,
+                    attempts=0) for uid, raw in messages if uid not in known]
+        if new:
+            session.execute(insert(RawEmail), new)
         return len(new)
 
     def claim_inbound(self, limit: int = 50) -> list[StoredEmail]:
         """Stored messages for this worker, oldest first; each is leased so no other worker takes it meanwhile.
 
-        A message already tried ``max_attempts`` times whose worker never came back
-        (the process died on it) is quarantined here instead of being handed out again.
+        Messages never tried are claimed together (a batch); one tried before
+        (it failed, or its worker died holding it) is claimed alone, so that a
+        message which kills its process is blamed alone and, once tried
+        ``max_attempts`` times by workers that never came back, is quarantined
+        here instead of being handed out again.
         """
         now = self.clock()
         limit_attempts = self.policy.mail.max_attempts
         with self.unit_of_work() as session:
-            rows = session.scalars(
-                select(RawEmail).where(RawEmail.outcome == PENDING,
-                                       (RawEmail.claimed_until.is_(None)) | (RawEmail.claimed_until <= now))
-                .order_by(RawEmail.id).limit(limit).with_for_update(skip_locked=True))
-            claimed = []
+            rows = session.execute(
+                select(RawEmail.id, RawEmail.raw, RawEmail.mailbox, RawEmail.uidvalidity, RawEmail.uid,
+                       RawEmail.attempts)
+                .where(RawEmail.outcome == PENDING,
+                       (RawEmail.claimed_until.is_(None)) | (RawEmail.claimed_until <= now))
+                .order_by(RawEmail.id).limit(limit).with_for_update(skip_locked=True)).all()
+            taken = []
             for row in rows:
                 if row.attempts >= limit_attempts:
-                    self._quarantine(session, row, row.last_error or "the process handling it stopped", now)
+                    stale = session.get(RawEmail, row.id)
+                    self._quarantine(session, stale, stale.last_error or "the process handling it stopped", now)
                     continue
-                row.attempts += 1
-                row.claimed_until = now + CLAIM_LEASE
-                claimed.append(StoredEmail(row.id, row.raw, row.mailbox, row.uidvalidity, row.uid, row.attempts))
-            return claimed
+                if row.attempts and taken:
+                    break  # tried before: alone, in the next claim
+                taken.append(row)
+                if row.attempts:
+                    break
+            if taken:
+                session.execute(update(RawEmail).where(RawEmail.id.in_([r.id for r in taken]))
+                                .values(attempts=RawEmail.attempts + 1, claimed_until=now + CLAIM_LEASE))
+            return [StoredEmail(r.id, r.raw, r.mailbox, r.uidvalidity, r.uid, r.attempts + 1) for r in taken]
+
+    @contextmanager
+    def inbound_batch(self, stored_ids: list[int]) -> Iterator[None]:
+        """Decide the claimed messages ``stored_ids`` in one transaction (see ``InboundBatch``).
+
+        Inside, ``process_inbound`` and ``inbound_failed`` each work in a savepoint of it.
+        """
+        with self.unit_of_work() as session:
+            # Their rows in one query, without the raw bytes the worker already has.
+            rows = list(session.scalars(select(RawEmail).where(RawEmail.id.in_(stored_ids))
+                                        .options(defer(RawEmail.raw))))
+            token = _BATCH.set(InboundBatch(self, session, rows=rows))
+            try:
+                yield
+            finally:
+                _BATCH.reset(token)
+
+    @contextmanager
+    def _inbound_unit(self) -> Iterator[Session]:
+        """A savepoint of the current batch, else a unit of work of its own."""
+        batch = current_batch(self)
+        if batch is None:
+            with self.unit_of_work() as session:
+                yield session
+            return
+        with batch.session.begin_nested():
+            with batch.session.no_autoflush:
+                yield batch.session
 
     def process_inbound(self, stored_id: int, email: InboundEmail) -> InboundResult:
-        """Decide what a claimed message means (``kb.inbound``), in one unit of work."""
-        with self.unit_of_work() as session:
+        """Decide what a claimed message means (``kb.inbound``), in one unit of work (or batch savepoint)."""
+        with self._inbound_unit() as session:
             row = session.get(RawEmail, stored_id)
             if row is None or row.outcome != PENDING:
                 return InboundResult(Outcome.ALREADY_DONE, detail="handled by another worker")
@@ -117,7 +189,7 @@ class MailUseCases(ServiceBase):
     def inbound_failed(self, stored_id: int, error: str) -> bool:
         """Processing a claimed message failed (our fault, not the sender's). True when it is now quarantined."""
         now = self.clock()
-        with self.unit_of_work() as session:
+        with self._inbound_unit() as session:
             row = session.get(RawEmail, stored_id)
             if row is None or row.outcome != PENDING:
                 return False
