@@ -463,21 +463,21 @@ def fetch_mail(watch: bool = typer.Option(False, help="Keep running: wait for ne
 
 @app.command("send-mail")
 @_friendly
-def send_mail(watch: bool = typer.Option(False, help="Keep running: send due mail every few seconds")) -> None:
-    """Deliver the outbox over SMTP (routing emails, acknowledgements, replies)."""
+def send_mail(watch: bool = typer.Option(False, help="Keep running: send due mail as it comes")) -> None:
+    """Deliver the outbox over SMTP (routing emails, acknowledgements, replies): everything due, in one go."""
     import time
 
     with _open() as helpdesk:
         sender = helpdesk.outbox_sender()
         try:
             while True:
-                report = sender.send_due()
+                report = sender.send_due()  # drains what is due, over one connection
                 if report.sent or report.failed or not watch:
                     console.print(f"outbox: {report.sent} sent, {report.failed} failed"
                                   + (f" ({report.given_up} given up)" if report.given_up else ""))
                 if not watch:
                     break
-                time.sleep(5)
+                time.sleep(0 if report.sent else 5)  # after sending, more may be due: look again at once
         except KeyboardInterrupt:
             pass
 

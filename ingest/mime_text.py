@@ -50,12 +50,30 @@ def _family(label: str) -> str | None:
     return None
 
 
+def _lenient(data: bytes, charset: str) -> tuple[str, int, int]:
+    """``data`` read as ``charset``, each invalid sequence replaced by U+FFFD; with the number of
+    replacements and the number of non-ASCII characters it read correctly."""
+    text = data.decode(charset, "replace")
+    try:  # a U+FFFD the sender really wrote is no damage
+        genuine = data.count("\ufffd".encode(charset))
+    except (UnicodeEncodeError, LookupError):
+        genuine = 0
+    replaced = max(text.count("\ufffd") - genuine, 0)
+    return text, replaced, len(text) - len(text.encode("ascii", "ignore")) - replaced
+
+
 def decode_bytes(data: bytes, declared: str | None) -> str:
-    """The charset ladder: declared (if known), UTF-8, then Windows-1252, which cannot fail.
+    """The charset ladder: declared (if known), UTF-8, each damaged by as little as possible, else Windows-1252.
 
     A Latin-1 or Windows-1252 label means Windows-1252 (as WHATWG and browsers read it). An ASCII
     label says nothing about 8-bit bytes: those are read as UTF-8 if they are valid UTF-8, else
     as Windows-1252.
+
+    Text that is not valid in any charset of the ladder is read in the one with the fewest invalid
+    sequences, each replaced by U+FFFD, unless Windows-1252 (which cannot fail) damages less: it
+    would turn every character that charset read correctly into mojibake. So a UTF-8 body with one
+    stray Latin-1 byte loses that one character, not every accent; a Latin-1 body labelled UTF-8,
+    where every accent is invalid and none reads correctly, is still read as Windows-1252.
     """
     family = _family(declared) if declared else None
     if family == "windows-1252":
@@ -71,7 +89,8 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
             return data.decode(charset)
         except UnicodeDecodeError:
             continue
-    return windows_1252(data)
+    text, replaced, correct = min((_lenient(data, charset) for charset in ladder), key=lambda r: r[1])
+    return text if correct > replaced else windows_1252(data)
 
 
 def unescape_surrogates(text: str) -> str:

@@ -1,10 +1,12 @@
 """SMTP out: delivers the email rows of the outbox.
 
-Protocol: claim due rows (the attempt is recorded and committed before
-sending), open one SMTP connection (TLS, STARTTLS or plain; password or
-XOAUTH2 login), send each row with its fixed Message-ID, and mark it sent.
-Failure policy: if the server cannot be reached, every claimed row is marked
-failed and retried later with exponential backoff (see ``kb.outbox``); a
+Protocol: claim due rows in batches (the attempt is recorded and committed
+before sending) until nothing is due, over one SMTP connection per pass (TLS,
+STARTTLS or plain; password or XOAUTH2 login; reopened once if the server drops
+it), send each row with its fixed Message-ID, and mark it sent as soon as the
+server accepts it. Failure policy: if the server cannot be reached, every
+claimed row is marked failed and retried later with exponential backoff (see
+``kb.outbox``), the rows not yet claimed waiting for the next pass; a
 recipient the server refuses fails only that row, for good when the reply is
 a 5xx (the query then goes back to the specialist), and a row that cannot even
 be composed fails alone without holding up the others. The window in which a row
@@ -15,9 +17,11 @@ documented in ``kb.outbox``.
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import smtplib
 import ssl
+import threading
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -195,6 +199,89 @@ def compose(message: OutgoingMessage, *, from_name: str, from_address: str, now)
     _check_header_lines(mail)
     return mail
 
+#: Rows claimed per transaction. A pass claims batch after batch until nothing is due; a claimed row is
+#: leased (``kb.outbox.LEASE``), so a batch must be sent well within the lease even by a slow server.
+CLAIM_BATCH = 100
+
+
+class _Link:
+    """The one SMTP connection of a pass: opened on first use, reopened after the server dropped it."""
+
+    def __init__(self, connect: Callable[[], smtplib.SMTP]) -> None:
+        self._connect, self.smtp = connect, None
+        #: Rows in a row that the server dropped the connection on twice.
+        self.strikes = 0
+
+    def open(self) -> smtplib.SMTP:
+        if self.smtp is None:
+            self.smtp = self._connect()
+        return self.smtp
+
+    def dropped(self) -> bool:
+        """Whether the server closed the connection (smtplib closes it on a 421 reply, too)."""
+        return self.smtp is None or self.smtp.sock is None
+
+    def forget(self) -> None:
+        if self.smtp is not None:
+            self.smtp.close()
+            self.smtp = None
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                self.smtp.close()
+            self.smtp = None
+
+
+class _Recorder:
+    """Records accepted emails as sent in a thread of its own, while the next email is on the wire.
+
+    Why: recording a delivery is a transaction (the row, the query's message and history), about as long
+    as an SMTP exchange; one after the other, they halved the rate. At most one accepted email waits
+    while another is recorded, so a crash repeats at most those two (and the one in flight).
+    """
+
+    def __init__(self, delivered: Callable[[int], None]) -> None:
+        self._delivered = delivered
+        self._waiting: queue.Queue[int | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def record(self, outbox_id: int) -> None:
+        """Queue ``outbox_id`` for recording (waits while one is queued); re-raises a recording failure."""
+        self._check()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="outbox-recorder", daemon=True)
+            self._thread.start()
+        self._waiting.put(outbox_id)
+
+    def _run(self) -> None:
+        while (outbox_id := self._waiting.get()) is not None:
+            if self._error is None:
+                try:
+                    self._delivered(outbox_id)
+                except BaseException as exc:  # noqa: BLE001 - handed to the sending thread, raised there
+                    self._error = exc
+
+    def close(self) -> None:
+        """Wait until every accepted email is recorded; re-raises a recording failure."""
+        if self._thread is not None:
+            self._waiting.put(None)
+            self._thread.join()
+            self._thread = None
+        self._check()
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
+class _ServerGone(Exception):
+    """The server cannot be reached, or keeps dropping the connection: the rest of the pass waits."""
+
+
 class OutboxSender:
     """Sends due outbox emails over SMTP."""
 
@@ -217,6 +304,7 @@ class OutboxSender:
         try:
             if s.security == "starttls":
                 smtp.starttls(context=context)
+            smtp.ehlo_or_helo_if_needed()  # once per connection, not once per message
             if s.oauth2_token is not None:
                 initial = f"user={s.username}\x01auth=Bearer {s.oauth2_token()}\x01\x01"
 
@@ -225,7 +313,6 @@ class OutboxSender:
                     # must reply with an empty line, after which the server sends the final 535.
                     return initial if challenge is None else ""
 
-                smtp.ehlo_or_helo_if_needed()
                 if not smtp.has_extn("auth"):
                     raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
                 smtp.auth("XOAUTH2", xoauth2)  # raises SMTPAuthenticationError unless the server says 235
@@ -236,54 +323,90 @@ class OutboxSender:
             raise
         return smtp
 
-    def send_due(self, limit: int = 50) -> SendReport:
+    def send_due(self, batch: int = CLAIM_BATCH) -> SendReport:
+        """Send every email due now over one connection, claiming ``batch`` rows at a time.
+
+        The pass ends when nothing more is due, or early when the server cannot be reached or keeps
+        dropping the connection: the rows claimed then are failed (retried later with backoff), the
+        others stay due for the next pass. Each row is recorded as sent as soon as the server accepts it
+        (while the next one is sent: ``_Recorder``), so a crash repeats at most the two emails accepted and
+        not yet recorded, and the one in flight (see ``kb.outbox``).
+        """
         report = SendReport()
-        service = self.service
-        due = service.claim_outbox(Channel.EMAIL, limit)
-        if not due:
-            return report
-
-        def failed(message: OutgoingMessage, error: str, permanent: bool = False) -> None:
-            report.given_up += service.delivery_failed(message.id, error, permanent=permanent)
-            report.failed += 1
-
+        link, recorder = _Link(self._connect), _Recorder(self.service.delivered)
         try:
-            smtp = self._connect()
-        except (OSError, smtplib.SMTPException) as exc:
-            log.warning("SMTP server unavailable (%s); %d message(s) will be retried", exc, len(due))
-            for message in due:
-                failed(message, f"connect: {exc}")
-            return report
-        try:
-            for position, message in enumerate(due):
+            while True:
+                due = self.service.claim_outbox(Channel.EMAIL, batch)
                 try:
-                    mail = compose(message, from_name=service.policy.name, from_address=service.policy.email,
-                                   now=service.clock())
-                except (ValueError, TypeError) as exc:  # a header that cannot be written: this row fails alone
-                    failed(message, f"cannot compose: {exc}", permanent=True)
-                    continue
-                try:
-                    smtp.send_message(mail)
-                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
-                    failed(message, describe(exc), permanent=is_permanent(exc))
-                    continue
-                except smtplib.SMTPNotSupportedError as exc:  # e.g. an address this server cannot carry
-                    failed(message, f"the SMTP server cannot send this message: {exc}", permanent=True)
-                    continue
-                except (OSError, smtplib.SMTPException) as exc:  # the connection broke: retry the rest later
+                    for position, message in enumerate(due):
+                        self._send_one(message, link, recorder, report)
+                except _ServerGone as gone:
                     for rest in due[position:]:
-                        failed(rest, str(exc))
-                    return report
-                service.delivered(message.id)
+                        self._failed(report, rest, str(gone))
+                    break
+                if len(due) < batch:  # the claim took all that was due
+                    break
+        finally:
+            try:
+                link.close()
+            finally:
+                recorder.close()
+        return report
+
+    def _failed(self, report: SendReport, message: OutgoingMessage, error: str, permanent: bool = False) -> None:
+        report.given_up += self.service.delivery_failed(message.id, error, permanent=permanent)
+        report.failed += 1
+
+    def _send_one(self, message: OutgoingMessage, link: _Link, recorder: _Recorder, report: SendReport) -> None:
+        """Send one row and record the outcome; raises ``_ServerGone`` when the pass should stop.
+
+        A dropped connection is reopened once for the row, which is then sent again: the server had not
+        accepted it (a drop between the end of the data and the server's 250 is the one case where it
+        had, and the receiver gets the same Message-ID twice). A row dropped twice fails alone (retried
+        later), so a message that upsets the server does not hold up the others; a second such row in a
+        row stops the pass.
+        """
+        service = self.service
+        try:
+            mail = compose(message, from_name=service.policy.name, from_address=service.policy.email,
+                           now=service.clock())
+        except (ValueError, TypeError) as exc:  # a header that cannot be written: this row fails alone
+            self._failed(report, message, f"cannot compose: {exc}", permanent=True)
+            return
+        for retry in (False, True):
+            try:
+                smtp = link.open()
+            except (OSError, smtplib.SMTPException) as exc:
+                log.warning("SMTP server unavailable (%s); the rest of the outbox will be retried", exc)
+                raise _ServerGone(f"connect: {exc}") from exc
+            try:
+                smtp.send_message(mail)
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
+                if not link.dropped():  # the server refused this row and stays with us
+                    self._failed(report, message, describe(exc), permanent=is_permanent(exc))
+                    return
+                error = describe(exc)
+            except smtplib.SMTPNotSupportedError as exc:  # e.g. an address this server cannot carry
+                self._failed(report, message, f"the SMTP server cannot send this message: {exc}", permanent=True)
+                return
+            except (OSError, smtplib.SMTPException) as exc:  # the connection broke
+                error = str(exc) or type(exc).__name__
+            else:
+                recorder.record(message.id)
+                link.strikes = 0
                 report.sent += 1
                 log.info("sent %s %s to %d recipient(s)", message.kind, message.email_message_id,
                          len(message.recipients))
-        finally:
-            try:
-                smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                pass
-        return report
+                return
+            link.forget()
+            if not retry:
+                log.info("the SMTP server dropped the connection (%s); reconnecting", error)
+                continue
+            link.strikes += 1
+            if link.strikes >= 2:  # two rows in a row: the server, not the row, is the trouble
+                raise _ServerGone(f"the SMTP server keeps dropping the connection: {error}")
+            self._failed(report, message, f"the SMTP server dropped the connection twice: {error}")
+            return
 
 
 def describe(error: smtplib.SMTPException) -> str:

@@ -15,6 +15,7 @@ from email.policy import SMTP
 import pytest
 from sqlalchemy import select
 
+from ingest.mime_text import decode_bytes
 from ingest.parsing import Limits, parse_email
 from kb.db import unit_of_work
 from kb.inbound import Outcome
@@ -135,6 +136,38 @@ def test_outlook_quotes_dashes_and_euros_labelled_latin1_or_ascii_survive(label)
 def test_utf8_labelled_ascii_is_read_as_utf8_and_other_latin_charsets_keep_their_own_table():
     assert "Congés payés" in parse_email(raw_mail("Congés payés".encode(), charset="us-ascii")).text
     assert "Prime de 5 €" in parse_email(raw_mail(b"Prime de 5 \xa4", charset="iso-8859-15")).text
+
+
+FRENCH = ("Madame, Monsieur,\n\nNos employés travaillent le dimanche et les jours fériés. Les congés payés "
+          "sont-ils dus pour ces journées ? L'employeur a-t-il le droit de refuser la récupération ? "
+          "Un délégué du personnel nous a répondu que l'accord d'entreprise l'autorisait.\n\n") * 8
+
+
+def test_one_stray_latin1_byte_in_a_utf8_body_damages_that_one_character_not_every_accent():
+    at = FRENCH.index("répondu") + 1
+    body = FRENCH[:at].encode() + b"\xe9" + FRENCH[at + 1:].encode()  # one "é" written in Latin-1 by a sloppy tool
+    text = parse_email(raw_mail(body, charset="utf-8")).text
+    assert text.count("\ufffd") == 1 and "r\ufffdpondu" in text
+    assert text.count("é") == FRENCH.count("é") - 1 and "Ã" not in text  # every other accent intact, no mojibake
+    assert text.replace("\ufffd", "é") == parse_email(raw_mail(FRENCH.encode(), charset="utf-8")).text
+
+
+@pytest.mark.parametrize("label", ["utf-8", "us-ascii", None])
+def test_a_latin1_body_labelled_utf8_or_unlabelled_is_still_read_as_windows_1252(label):
+    body = FRENCH.encode("cp1252") + b"Co\xfbt : 5\x80 \x96 d\xe9j\xe0 pay\xe9."
+    assert decode_bytes(body, label) == FRENCH + "Coût : 5€ – déjà payé."
+
+
+def test_a_mixed_body_is_read_in_the_charset_that_damages_fewest_characters():
+    # A UTF-8 reply quoting two Latin-1 words: UTF-8 loses two characters, Windows-1252 would garble dozens.
+    mostly_utf8 = FRENCH.encode() + b"> Cong\xe9s pay\xe9s\n"
+    assert decode_bytes(mostly_utf8, "utf-8") == FRENCH + "> Cong\ufffds pay\ufffds\n"
+    # A Latin-1 message with one UTF-8 "é" pasted in: Windows-1252 garbles that one, UTF-8 would lose them all.
+    mostly_latin1 = FRENCH.encode("cp1252") + "Résumé".encode()
+    assert decode_bytes(mostly_latin1, "utf-8") == FRENCH + "RÃ©sumÃ©"
+    # U+FFFD characters the sender really wrote are no sign of damage.
+    written = "Réponse : \ufffd\ufffd\ufffd "
+    assert decode_bytes(written.encode() + b"\xe9", "utf-8") == written + "\ufffd"
 
 
 # ----------------------------------------------------------- 4. forwards
