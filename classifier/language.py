@@ -133,10 +133,12 @@ class LanguageDetector:
     short_other = SHORT_OTHER
 
     def __init__(self, supported: Sequence[str] = ("en", "fr", "es"), default: str | None = None,
-                 *, helpdesk_words: bool = True) -> None:
+                 *, helpdesk_words: bool = True, cache_dir: Path | None = None) -> None:
         self.supported = tuple(supported)
         self.default = default if default in self.supported else self.supported[0]
         self._helpdesk_words = helpdesk_words
+        #: Where the unpacked py3langid model is kept (see ``unpacked_model``); None: unpack in memory.
+        self._cache_dir = cache_dir
         self._identifier = None
         self._vocabulary: dict[str, str] | None = None
 
@@ -144,7 +146,13 @@ class LanguageDetector:
         if self._identifier is None:
             from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
-            self._identifier = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
+            packed = MODEL_DIR / MODEL_FILE
+            arrays = unpacked_model(packed, self._cache_dir) if self._cache_dir is not None else None
+            if arrays is None:
+                self._identifier = LanguageIdentifier.from_modelpath(packed, norm_probs=True)
+            else:
+                ptc, pc, classes, nextmove, row, output = arrays
+                self._identifier = LanguageIdentifier(ptc, pc, classes, nextmove, output, norm_probs=True, tk_row=row)
         return self._identifier
 
     def _words(self) -> dict[str, str]:
@@ -216,3 +224,53 @@ def detect_language(text: str, supported: Sequence[str] = ("en", "fr", "es"),
                     default: str | None = None) -> LanguageGuess:
     """One-off detection; long-running callers should keep a ``LanguageDetector``."""
     return LanguageDetector(supported).detect(text, default=default)
+
+
+#: The arrays of py3langid's model, in the order ``LanguageIdentifier`` takes them.
+MODEL_ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
+
+
+def unpacked_model(packed: Path, cache_dir: Path):
+    """py3langid's model as memory-mapped arrays, unpacked once into ``cache_dir``.
+
+    The wheel ships the model LZMA-compressed (4 MB, 68 MB unpacked): decompressing
+    it costs a one-shot command about half a second. Unpacked into plain ``.npy``
+    files, it is mapped instead of read, and only the pages a text touches are
+    loaded. The folder is named after the packed file's size and time, so an
+    upgraded py3langid unpacks its own model. None when the folder cannot be used.
+    """
+    import numpy as np
+
+    stat = packed.stat()
+    folder = cache_dir / f"py3langid-{stat.st_size}-{int(stat.st_mtime)}"
+    try:
+        if not (folder / "complete").exists():
+            _unpack(packed, folder)
+        a = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in MODEL_ARRAYS}
+    except (OSError, ValueError):
+        return None
+    return (a["ptc"], a["pc"], a["classes"].tolist(), a["nextmove"], a["nextmove_row"].astype(np.int64).tolist(),
+            a["out_feat"].tolist())
+
+
+def _unpack(packed: Path, folder: Path) -> None:
+    """Each array written to its own file, then ``complete`` last: a reader never maps a half-written model."""
+    import lzma
+    import os
+    import tempfile
+
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(suffix=".npz") as npz:
+        with lzma.open(packed) as source:
+            while chunk := source.read(1 << 20):
+                npz.write(chunk)
+        npz.seek(0)
+        with np.load(npz, allow_pickle=False) as data:
+            for name in MODEL_ARRAYS:
+                fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+                with os.fdopen(fd, "wb") as out:
+                    np.save(out, data[name], allow_pickle=False)
+                os.replace(tmp, folder / f"{name}.npy")
+    (folder / "complete").touch()

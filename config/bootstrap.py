@@ -30,7 +30,7 @@ from config.settings import ConfigError, HelpdeskFile, Settings, load_helpdesk_f
 from kb.db import make_engine, migrate, session_factory
 from kb.policy import Deadlines, Department, FocalPoint, HelpdeskPolicy, MailRules, Topic
 from kb.match_training import pair_examples
-from kb.qa_bank import merged_qas, shipped_qas
+from kb.qa_bank import shipped_qas
 from kb.service import HelpdeskService, utc_now
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,8 @@ class Helpdesk:
     def service(self) -> HelpdeskService:
         if self._service is None:
             # The model is loaded when a use case first needs it: commands that do not triage never load it.
-            self._service = HelpdeskService(self.sessions, self.policy, self.load_model, clock=self.clock)
+            self._service = HelpdeskService(self.sessions, self.policy, self.load_model, clock=self.clock,
+                                            cache_dir=self.settings.resolved_cache_dir())
         return self._service
 
     def load_model(self) -> TopicModel:
@@ -243,8 +244,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Callable[[], datetime]
         raise ConfigError(f"DATABASE_URL: cannot use {settings.resolved_database_url()!r}: {exc}") from None
     migrate(engine)
     helpdesk = Helpdesk(settings, file, policy, engine, paths, clock)
-    if seed:
-        added, updated = helpdesk.service.seed_qa_bank(shipped_qas(), merged_qas())
-        if added or updated:
-            log.info("Q&A bank: %d shipped entries added, %d updated", added, updated)
+    helpdesk.service.open_store()
+    if seed and (counts := helpdesk.service.seed_shipped_bank()) is not None and any(counts):
+        log.info("Q&A bank: %d shipped entries added, %d updated", *counts)
     return helpdesk

@@ -199,6 +199,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     #: The trained topic model (built by ``helpdesk train``, or on first run).
     model_path: Path | None = None
+    #: What is kept to start fast and can always be rebuilt (the saved Q&A index, the unpacked language
+    #: model); default: ``cache`` in the data folder. Safe to delete; may be shared by several stores.
+    cache_dir: Path | None = None
 
     # --- email in (IMAP). Secrets: HELPDESK_IMAP_PASSWORD or an OAuth2 token, never the file.
     imap_host: str | None = None
@@ -251,3 +254,6 @@ class Settings(BaseSettings):
 
     def resolved_model_path(self) -> Path:
         return self.model_path or self.data_dir / "topic-model.npz"
+
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir or self.data_dir / "cache"

@@ -9,12 +9,20 @@ stems, left to right.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
 import tomllib
 from importlib import resources
+from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 #: Prefix of a concept in the matcher's terms (never shown as a shared word).
 PREFIX = "c:"
+#: A saved table is re-checked against the stemmer on this many of its terms when it is loaded.
+CHECKED_TERMS = 60
+CACHE_FORMAT = 1
 
 
 class ConceptTable:
@@ -22,23 +30,68 @@ class ConceptTable:
 
     def __init__(self, concepts: Iterable[dict], stem: Callable[[str, str], list[str]],
                  languages: Sequence[str] = ("en", "fr", "es")) -> None:
+        #: (language, written term, its stems, concept id) for every term: what a saved table holds
+        self._terms: list[tuple[str, str, tuple[str, ...], str]] = [
+            (language, term, tuple(stem(term, language)), concept["id"])
+            for concept in concepts for language in languages for term in concept.get(language, [])]
+        self._index(languages)
+
+    def _index(self, languages: Sequence[str]) -> None:
         #: language -> first stem -> [(stems of the term, concept id)], longest terms first
         self._starts: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = {lang: {} for lang in languages}
-        for concept in concepts:
-            for language in languages:
-                for term in concept.get(language, []):
-                    stems = tuple(stem(term, language))
-                    if stems:
-                        self._starts[language].setdefault(stems[0], []).append((stems, concept["id"]))
+        for language, _term, stems, concept in self._terms:
+            if stems and language in self._starts:
+                self._starts[language].setdefault(stems[0], []).append((stems, concept))
         for table in self._starts.values():
             for candidates in table.values():
                 candidates.sort(key=lambda item: -len(item[0]))
         self.size = sum(len(c) for table in self._starts.values() for c in table.values())
 
     @classmethod
-    def shipped(cls, stem: Callable[[str, str], list[str]]) -> "ConceptTable":
-        text = resources.files("kb").joinpath("data/concepts.toml").read_text(encoding="utf-8")
-        return cls(tomllib.loads(text)["concept"], stem)
+    def shipped(cls, stem: Callable[[str, str], list[str]], cache_dir: Path | None = None) -> "ConceptTable":
+        """The team's table, stemmed. Stemming its 11,000 terms takes about a second, so with ``cache_dir``
+        the stemmed table is saved there and reused while the table file is unchanged and the stemmer still
+        stems a sample of its terms the same way (a changed tokenizer or stemmer rebuilds it)."""
+        data = resources.files("kb").joinpath("data/concepts.toml").read_bytes()
+        key = f"{CACHE_FORMAT}-{hashlib.sha256(data).hexdigest()[:16]}"
+        path = cache_dir / f"concepts-{key}.json" if cache_dir is not None else None
+        if path is not None:
+            table = cls._load(path, key, stem)
+            if table is not None:
+                return table
+        table = cls(tomllib.loads(data.decode("utf-8"))["concept"], stem)
+        if path is not None:
+            table._save(path, key)
+        return table
+
+    @classmethod
+    def _load(cls, path: Path, key: str, stem: Callable[[str, str], list[str]]) -> "ConceptTable | None":
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            if saved.get("key") != key:
+                return None
+            terms = [(language, term, tuple(stems), concept) for language, term, stems, concept in saved["terms"]]
+        except (OSError, ValueError, TypeError, KeyError):
+            return None  # missing, half-written or foreign: stem the table again
+        step = max(1, len(terms) // CHECKED_TERMS)
+        if any(tuple(stem(term, language)) != stems for language, term, stems, _ in terms[::step]):
+            return None
+        table = cls.__new__(cls)
+        table._terms = terms
+        table._index(tuple(saved["languages"]))
+        return table
+
+    def _save(self, path: Path, key: str) -> None:
+        """Written whole or not at all (a reader never sees half a table); a read-only folder is no error."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".concepts-", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump({"key": key, "languages": list(self._starts), "terms": self._terms}, out,
+                          ensure_ascii=False)
+            os.replace(tmp, path)
+        except OSError:
+            pass
 
     def find(self, stems: Sequence[str], language: str) -> list[str]:
         """The concept ids in ``stems`` (a text's stems in ``language``), in order, each time it occurs."""

@@ -35,6 +35,8 @@ from kb.models import QA, QAOrigin, QAVersion, Query, QueryTopic
 
 #: Files under kb/data/ holding the shipped Q&As' versions in other languages than their own.
 VERSION_FILES = ("qa_versions_en.toml", "qa_versions_en_from_fr.toml", "qa_versions_fr.toml", "qa_versions_es.toml")
+#: Every file of the shipped bank (its fingerprint decides whether a start seeds it again).
+SHIPPED_FILES = ("qa_bank.toml", *VERSION_FILES)
 #: Words the console's addresses use (/qa/new, /qa/import).
 RESERVED_KEYS = frozenset({"new", "import"})
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,118}[a-z0-9]$")
@@ -172,12 +174,6 @@ def seed_qa_bank(session: Session, entries: Iterable[dict], now: datetime,
             row.updated_at = now
             updated += 1
     return added, updated
-
-
-def bank_revision(session: Session) -> tuple[int, datetime | None]:
-    """Changes whenever a published entry is added, edited or withdrawn."""
-    count, latest = session.execute(select(func.count(QA.id), func.max(QA.updated_at)).where(QA.published)).one()
-    return int(count), latest
 
 
 def published_entries(session: Session) -> list[QAEntry]:

@@ -20,6 +20,10 @@ from config.settings import DEFAULT_FILE, Settings
 from kb.db import make_engine, migrate
 from kb.models import Base
 
+#: One cache folder for the whole run (the unpacked language model, the stemmed concept table, saved
+#: Q&A indexes named after each store): what a helpdesk keeps between its own processes.
+os.environ.setdefault("HELPDESK_CACHE_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                                                         f"helpdesk-test-cache-{os.getuid()}"))
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 #: Monday 2 March 2026, 09:00 UTC: the instant most stories happen at.
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)

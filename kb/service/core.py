@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import Callable, Iterator
 
 from sqlalchemy import select
@@ -23,7 +24,8 @@ from kb.match_confidence import MatchConfidence
 from kb.matching import Analyser, QAMatcher
 from kb.models import Query, QueryEvent
 from kb.policy import HelpdeskPolicy
-from kb.qa_bank import bank_revision, published_entries
+from kb.qa_bank import published_entries
+from kb.store_state import bank_revision, count_bank_changes
 from kb.regions import CountryDirectory
 
 
@@ -51,13 +53,18 @@ class ServiceBase:
         clock: Callable[[], datetime] = utc_now,
         detector: LanguageDetector | None = None,
         countries: CountryDirectory | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         self.sessions = sessions
+        count_bank_changes(sessions)
+        #: Where what is costly to rebuild is kept between processes (the saved Q&A index, the stemmed
+        #: concept table, the unpacked language model); None: rebuilt in memory by each process.
+        self.cache_dir = cache_dir
         self.policy = policy
         self._model = model if isinstance(model, TopicModel) else None
         self._load_model = None if isinstance(model, TopicModel) else model
         self.clock = clock
-        self.detector = detector or LanguageDetector(policy.languages)
+        self.detector = detector or LanguageDetector(policy.languages, cache_dir=cache_dir)
         self.countries = countries or CountryDirectory()
         deadlines = policy.deadlines
         #: One count (calendar or working days) for reply targets, input deadlines and extensions.
@@ -79,15 +86,30 @@ class ServiceBase:
             yield session
 
     def matcher(self, session: Session) -> QAMatcher:
-        """The index over the published Q&As, rebuilt only when the bank has changed."""
+        """The index over the published Q&As, rebuilt only when the bank has changed.
+
+        With a cache folder, the index is saved there after a rebuild and loaded by the next process
+        while the bank's revision is the same, so a one-shot command never rebuilds it.
+        """
         revision = bank_revision(session)
-        if self._matcher is None or revision != self._matcher_revision:
-            if self._confidence is None:
-                self._confidence = MatchConfidence.shipped()
-                self._analyser = Analyser(concepts=True)  # built once: stems the concept table's terms
-            self._matcher = QAMatcher(published_entries(session), self._analyser, confidence=self._confidence)
-            self._matcher_revision = revision
-        return self._matcher
+        if self._matcher is not None and revision == self._matcher_revision:
+            return self._matcher
+        if self._confidence is None:
+            self._confidence = MatchConfidence.shipped()
+            # Built once: stems the concept table's terms (or reads them, stemmed, from the cache).
+            self._analyser = Analyser(concepts=True)
+        path = (self.cache_dir / f"qa-index-{revision.store}.npz"
+                if self.cache_dir is not None and revision.store else None)
+        matcher = QAMatcher.load(path, revision.key, self._analyser, self._confidence) if path else None
+        if matcher is None:
+            matcher = QAMatcher(published_entries(session), self._analyser, confidence=self._confidence)
+            if path is not None:
+                try:
+                    matcher.save(path, revision.key)
+                except OSError:  # a full or read-only cache folder costs speed, never an answer
+                    pass
+        self._matcher, self._matcher_revision = matcher, revision
+        return matcher
 
     def record_event(self, session: Session, query: Query, kind: str, detail: str, *, at: datetime,
                      actor: str = "system") -> None:

@@ -11,7 +11,8 @@ from kb import lifecycle
 from kb.chasing import DueAction, chase_overdue_work, chase_policy
 from kb.models import Channel, OutboxKind, Query, QueryStatus
 from kb.outbox import OutgoingMessage, claim_due, mark_failed, mark_sent
-from kb.qa_bank import learned_examples, seed_qa_bank
+from kb.qa_bank import SHIPPED_FILES, learned_examples, merged_qas, seed_qa_bank, shipped_qas
+from kb.store_state import ensure_store_facts, record_seeded, seeded_fingerprint, shipped_bank_fingerprint
 from kb.service.core import ServiceBase
 
 log = logging.getLogger("kb.service")
@@ -67,6 +68,22 @@ class DeliveryUseCases(ServiceBase):
         """Insert or refresh the shipped Q&As (withdrawing the ``merged`` ones); returns (added, updated)."""
         with self.unit_of_work() as session:
             return seed_qa_bank(session, entries, self.clock(), merged)
+
+    def open_store(self) -> None:
+        """Give a store opened for the first time its identity and bank counter (see ``kb.store_state``)."""
+        with self.unit_of_work() as session:
+            ensure_store_facts(session)
+
+    def seed_shipped_bank(self) -> tuple[int, int] | None:
+        """Seed the Q&As shipped with this version of the software, unless this store already holds exactly
+        these files' entries; returns (added, updated), or None when there was nothing to read."""
+        fingerprint = shipped_bank_fingerprint(SHIPPED_FILES)
+        with self.unit_of_work() as session:
+            if seeded_fingerprint(session) == fingerprint:
+                return None
+            counts = seed_qa_bank(session, shipped_qas(), self.clock(), merged_qas())
+            record_seeded(session, fingerprint)
+            return counts
 
     def learned_examples(self):
         """Published Q&As and specialist-confirmed queries, as training examples for the topic model."""

@@ -1,0 +1,176 @@
+"""Building the matcher's index: analysed entries in, the flat arrays of ``kb.match_index`` out.
+
+Entries arrive one at a time (the bank may be a generator) and are appended to growable ``array``
+buffers, a few bytes per term occurrence, never kept as objects. ``finish`` then turns the entry-major
+postings into term-major ones with a counting sort and sums each entry's norm, a chunk at a time, so
+that no temporary array is as large as the postings themselves.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from kb.concepts import PREFIX
+from kb.match_index import (
+    EntryStore,
+    Postings,
+    QAEntry,
+    TextBlob,
+    Vocabulary,
+    inverse_document_frequency,
+    term_frequency,
+)
+
+#: Postings handled at once while finishing (bounds the temporary arrays); a power of two.
+CHUNK = 1 << 18
+
+
+class TextBlobBuilder:
+    """Strings appended one by one to a growing UTF-8 buffer (a ``TextBlob`` once finished)."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._offsets = array("q", [0])
+
+    def add(self, text: str) -> int:
+        self._buffer += text.encode("utf-8")
+        self._offsets.append(len(self._buffer))
+        return len(self._offsets) - 2
+
+    def finish(self) -> TextBlob:
+        return TextBlob(self._buffer, np.frombuffer(self._offsets, dtype=np.int64))
+
+
+class IndexBuilder:
+    """Collects analysed entries in growable arrays, then freezes them into the numpy index."""
+
+    def __init__(self, unit: float) -> None:
+        #: What one count is worth: entries' counts are whole numbers of it, so that they add exactly.
+        self._unit = unit
+        self._terms: dict[str, int] = {}
+        self._doc_terms = array("i")
+        self._doc_units = array("H")
+        self._doc_ends = array("q", [0])
+        self._texts, self._stems = TextBlobBuilder(), TextBlobBuilder()
+        self._languages: dict[str, int] = {}
+        self._topic_groups: dict[tuple[str, ...], int] = {}
+        self._columns = {c: array("q" if c == "ids" else "i") for c in EntryStore._COLUMNS}
+        self._last_versions: tuple[tuple[str, str, str], ...] | None = None
+        self._recent: dict[str, int] = {}  # texts of the current Q&A (its versions repeat them)
+
+    def add(self, entry: QAEntry, stem_text: str, counts: Mapping[str, int]) -> None:
+        """One entry, with its question's stems and its term counts in units (in order of first appearance)."""
+        try:
+            self._doc_units.extend(counts.values())
+        except OverflowError:
+            raise ValueError("a term counted 65,536 times or more in one entry: the index cannot hold it") from None
+        self._doc_terms.extend(_ids(self._terms, counts))
+        self._doc_ends.append(len(self._doc_terms))
+        self._stems.add(stem_text)
+        col = self._columns
+        if entry.versions != self._last_versions or not entry.versions:
+            self._recent = {}
+            col["version_start"].append(len(col["version_language"]))
+            for language, question, answer in entry.versions:
+                col["version_language"].append(self._language(language))
+                col["version_question"].append(self._text(question))
+                col["version_answer"].append(self._text(answer))
+            self._last_versions = entry.versions
+        else:
+            col["version_start"].append(col["version_start"][-1])
+        col["version_count"].append(len(entry.versions))
+        col["ids"].append(entry.id)
+        col["language"].append(self._language(entry.language))
+        col["topics"].append(self._topic_groups.setdefault(tuple(entry.topics), len(self._topic_groups)))
+        col["key"].append(self._text(entry.key))
+        col["question"].append(self._text(entry.question))
+        col["answer"].append(self._text(entry.answer))
+
+    def _text(self, text: str) -> int:
+        index = self._recent.get(text)
+        if index is None:
+            index = self._recent[text] = self._texts.add(text)
+        return index
+
+    def _language(self, language: str) -> int:
+        code = self._languages.setdefault(language, len(self._languages))
+        if code > 255:
+            raise ValueError("more than 256 languages in one bank")
+        return code
+
+    def finish(self) -> tuple[Vocabulary, Postings, EntryStore]:
+        n, vocabulary_size = len(self._doc_ends) - 1, len(self._terms)
+        doc_indptr = np.frombuffer(self._doc_ends, dtype=np.int64)
+        doc_terms = np.frombuffer(self._doc_terms, dtype=np.int32)
+        units = np.frombuffer(self._doc_units, dtype=np.uint16)
+        present = np.flatnonzero(np.bincount(units))  # the distinct counts, coded by rank
+        code_of = np.zeros(int(present[-1]) + 1 if len(present) else 1, dtype=np.int64)
+        code_of[present] = np.arange(len(present))
+        codes = code_of[units].astype(np.uint8 if len(present) <= 256 else np.uint16)
+        del units
+        self._doc_units = array("H")
+        indptr, docs, codes = _group_by_term(doc_indptr, doc_terms, codes, vocabulary_size)
+        tf = np.array([term_frequency(int(count) * self._unit) for count in present], dtype=np.float64)
+        norms = _norms(indptr, docs, codes, tf, n)
+        terms = list(self._terms)
+        self._terms = {}
+        is_concept = np.fromiter((t.startswith(PREFIX) for t in terms), dtype=bool, count=len(terms))
+        postings = Postings(indptr, docs, codes, tf, norms, doc_indptr, doc_terms, is_concept)
+        columns = {c: np.frombuffer(a, dtype=np.int64 if c == "ids" else np.int32)
+                   for c, a in self._columns.items()}
+        columns["language"] = columns["language"].astype(np.uint8)
+        columns["version_language"] = columns["version_language"].astype(np.uint8)
+        store = EntryStore(**columns, texts=self._texts.finish(), stems=self._stems.finish(),
+                           languages=tuple(self._languages), topic_groups=tuple(self._topic_groups))
+        return Vocabulary.from_terms(terms), postings, store
+
+
+def _ids(table: dict, keys: Iterable) -> list[int]:
+    """The id of each key in ``table``, new keys numbered on from its size (looked up at C speed first)."""
+    ids = list(map(table.get, keys))
+    if None in ids:
+        for i, key in enumerate(keys):
+            if ids[i] is None:
+                ids[i] = table.setdefault(key, len(table))
+    return ids
+
+
+def _group_by_term(doc_indptr: np.ndarray, doc_terms: np.ndarray, codes: np.ndarray,
+                   vocabulary_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entry-major postings to term-major (indptr, entries ascending within a term, their codes): a counting
+    sort, a chunk at a time so that no temporary array is as large as the postings."""
+    indptr = np.zeros(vocabulary_size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(doc_terms, minlength=vocabulary_size), out=indptr[1:])
+    free = indptr[:-1].copy()  # the next free slot of each term
+    docs, by_term = np.empty(len(doc_terms), dtype=np.int32), np.empty_like(codes)
+    shift = CHUNK.bit_length() - 1
+    for start in range(0, len(doc_terms), CHUNK):
+        terms = doc_terms[start:start + CHUNK].astype(np.int64)
+        keys = np.sort(terms << shift | np.arange(len(terms)))  # by term, then position: unique keys
+        position, term = keys & (CHUNK - 1), keys >> shift
+        first = np.flatnonzero(np.diff(term, prepend=-1))
+        rank = np.arange(len(term)) - np.repeat(first, np.diff(np.append(first, len(term))))
+        slot = free[term] + rank
+        docs[slot] = np.searchsorted(doc_indptr, start + position, side="right") - 1
+        by_term[slot] = codes[start + position]
+        free += np.bincount(terms, minlength=vocabulary_size)
+    return indptr, docs, by_term
+
+
+def _norms(indptr: np.ndarray, docs: np.ndarray, codes: np.ndarray, tf: np.ndarray, n: int) -> np.ndarray:
+    """Each entry's tf-idf vector length, its squares summed term after term as the per-term arrays were
+    (``np.add.at`` adds in order), a chunk of postings at a time."""
+    distinct, which = np.unique(np.diff(indptr), return_inverse=True)
+    idf = np.array([inverse_document_frequency(int(d), max(n, 1)) for d in distinct])[which]
+    norms = np.zeros(n)
+    for start in range(0, len(docs), CHUNK):
+        end = min(start + CHUNK, len(docs))
+        term_of = np.searchsorted(indptr, np.arange(start, end), side="right") - 1
+        weights = tf[codes[start:end]] * idf[term_of]
+        np.add.at(norms, docs[start:end], weights * weights)
+    norms = np.sqrt(norms)
+    norms[norms == 0] = 1.0
+    return norms
