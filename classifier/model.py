@@ -250,19 +250,24 @@ class TopicModel:
         figures, ids, values = self._features(text)
         probabilities = self._calibrated(figures)
         order = np.argsort(-probabilities, kind="stable")
-        scores = []
-        for rank, t in enumerate(order):
-            words: tuple[str, ...] = ()
-            if evidence and len(ids) and rank < explained:  # only the topics anyone will see
-                words = self._evidence(values * self.weights[ids, t], ids, evidence)
-            scores.append(TopicScore(self.topics[t], float(probabilities[t]), words))
-        return scores
+        words_of = self._evidence(values, ids, order[:explained], evidence) if evidence and len(ids) else {}
+        return [TopicScore(self.topics[t], p, words_of.get(t, ()))
+                for t, p in zip(order.tolist(), probabilities[order].tolist())]
 
-    def _evidence(self, contribution: np.ndarray, ids: np.ndarray, wanted: int) -> tuple[str, ...]:
-        """Up to ``wanted`` readable words (and word pairs) that pushed a topic up the most."""
-        candidates = np.flatnonzero((contribution > 0) & self._readable[ids])
-        best = candidates[np.argsort(-contribution[candidates], kind="stable")[:wanted]]
-        return tuple(readable(self.vocabulary[ids[k]]) for k in best)
+    def _evidence(self, values: np.ndarray, ids: np.ndarray, shown: np.ndarray,
+                  wanted: int) -> dict[int, tuple[str, ...]]:
+        """For each topic in ``shown`` (only the topics anyone will see), up to ``wanted`` readable words
+        (and word pairs) that pushed it up the most, found for all of them in one pass."""
+        if not len(shown):
+            return {}
+        contribution = values[:, None] * self.weights[ids][:, shown]
+        useful = (contribution > 0) & self._readable[ids][:, None]
+        ranked = np.argsort(np.where(useful, -contribution, np.inf), axis=0, kind="stable")[:wanted]
+        words = {}
+        for column, t in enumerate(shown.tolist()):
+            rows = ranked[:, column]
+            words[t] = tuple(readable(self.vocabulary[i]) for i in ids[rows[useful[rows, column]]].tolist())
+        return words
 
     # ---------------------------------------------------------------- persistence
     def save(self, path: Path) -> None:

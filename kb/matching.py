@@ -56,9 +56,9 @@ STEMMERS = {"en": "english", "fr": "french", "es": "spanish"}
 COMMON_TERM_MIN_BANK = 200
 COMMON_TERM_SHARE = 0.05
 CANDIDATES = 30
-#: Candidates are found by scanning every score only while the bank is under this many times the postings
-#: read (beyond, from the postings: see ``_best_candidates``).
-SCAN_ALL = 8
+#: Candidates are found by scanning every score in a bank of up to ``SCAN_ALL_UP_TO`` entries or of under
+#: ``SCAN_ALL`` times the postings read; beyond, from the postings (see ``_best_candidates``).
+SCAN_ALL, SCAN_ALL_UP_TO = 8, 20_000
 #: Query terms whose id and idf are remembered (queries repeat their words); then the memory starts afresh.
 REMEMBERED_TERMS = 50_000
 #: What is remembered of a term the bank has never seen: (id, idf, whether it ranks).
@@ -237,8 +237,8 @@ class QAMatcher:
         if not scored:
             return []
         query_norm = math.sqrt(sum(w * w for w in query_weights.values()))
-        scores, touched = self._postings.scores([known[t] for t in scored],
-                                                [query_weights[t] / query_norm for t in scored], [idf[t] for t in scored])
+        scores, touched = self._postings.scores(
+            [known[t] for t in scored], [query_weights[t] / query_norm for t in scored], [idf[t] for t in scored])
         candidates = _best_candidates(scores, touched, len(scored))
         if not len(candidates):
             return []
@@ -249,7 +249,8 @@ class QAMatcher:
         code = store.languages.index(language) if language in store.languages else -1
         rerank = _Rerank(np.minimum(scores[candidates], 1.0).tolist(), [overlap_of[g] for g in groups],
                          (store.language[candidates] == code).tolist())
-        best, stem_texts = rerank.best(k + 1, " ".join(stems), store.stems, candidates, store.ids[candidates].tolist())
+        best, stem_texts = rerank.best(k + 1, " ".join(stems), store.stems, candidates,
+                                       store.ids[candidates].tolist())
         singles = [t for t in query_weights if " " not in t and not t.startswith(PREFIX)]
         single_of = {known[t]: t for t in singles}  # term id -> the query's single word
         query_concepts = {known[t] for t in query_weights if t.startswith(PREFIX)}
@@ -323,7 +324,7 @@ def _best_candidates(scores: np.ndarray, touched: np.ndarray, terms: int) -> np.
     ``CANDIDATES * terms`` postings can belong to entries scoring above the cut, so the entries of the
     postings scoring at least the ``CANDIDATES * terms``-th best hold every candidate.
     """
-    if len(scores) > SCAN_ALL * len(touched):
+    if len(scores) > max(SCAN_ALL * len(touched), SCAN_ALL_UP_TO):
         values, enough = scores[touched], CANDIDATES * terms
         if len(values) > enough:
             touched = touched[values >= np.partition(values, len(values) - enough)[len(values) - enough]]

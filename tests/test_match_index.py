@@ -187,4 +187,5 @@ def test_candidates_found_from_the_postings_are_those_found_by_scanning_every_sc
     monkeypatch.setattr(matching, "SCAN_ALL", 10**9)  # always scan every score
     scanned = results(matcher, k=2)
     monkeypatch.setattr(matching, "SCAN_ALL", 0)  # always from the postings
+    monkeypatch.setattr(matching, "SCAN_ALL_UP_TO", 0)
     assert results(matcher, k=2) == scanned

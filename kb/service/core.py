@@ -97,7 +97,7 @@ class ServiceBase:
         if self._confidence is None:
             self._confidence = MatchConfidence.shipped()
             # Built once: stems the concept table's terms (or reads them, stemmed, from the cache).
-            self._analyser = Analyser(concepts=True)
+            self._analyser = Analyser(concepts=True, cache_dir=self.cache_dir)
         path = (self.cache_dir / f"qa-index-{revision.store}.npz"
                 if self.cache_dir is not None and revision.store else None)
         matcher = QAMatcher.load(path, revision.key, self._analyser, self._confidence) if path else None
