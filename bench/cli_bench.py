@@ -144,8 +144,10 @@ def main() -> None:
     parser.add_argument("--qas", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--keep", type=Path, help="build the store in this folder and keep it (to profile a command)")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="cli-bench-"))
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="cli-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_") and k != "DATABASE_URL"}
         env["HELPDESK_DATA_DIR"] = str(folder)
@@ -170,7 +172,8 @@ def main() -> None:
         print(f"helpdesk run: {started:.0f} MiB resident after start, {peak:.0f} MiB peak after triaging "
               f"{len(QUESTIONS) + 3} queries")
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if args.keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

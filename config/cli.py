@@ -146,16 +146,21 @@ def ask(
 def queries(
     status: Optional[str] = typer.Option(None, help="Only queries in this status: " + ", ".join(STATUSES)),
     overdue: bool = typer.Option(False, help="Only queries past their target reply date"),
+    limit: int = typer.Option(50, min=0, help="Show the most recent this many (0: all)"),
 ) -> None:
-    """List queries with their status, target date and an overdue mark."""
+    """List queries with their status, target date and an overdue mark (the 50 most recent unless --limit)."""
     from config.render import queries_table
     from kb.models import QueryStatus
 
     if status is not None and status not in STATUSES:
         raise ValueError(f"unknown status {status!r}; choose one of {', '.join(STATUSES)}")
+    chosen = QueryStatus(status) if status else None
     with _open() as helpdesk:
-        rows = helpdesk.service.list_queries(QueryStatus(status) if status else None, overdue_only=overdue)
+        rows = helpdesk.service.list_queries(chosen, overdue_only=overdue, limit=limit or None)
+        total = helpdesk.service.count_queries(chosen, overdue_only=overdue) if limit and len(rows) == limit else None
     console.print(queries_table(rows) if rows else "No queries yet. Try: helpdesk demo")
+    if total is not None and total > len(rows):
+        console.print(f"the {len(rows)} most recent of {total:,}; --limit 0 lists them all")
 
 
 @app.command()

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from kb.models import OPEN_STATUSES, OutboxMessage, Query, QueryStatus, Requester
 from kb.policy import HelpdeskPolicy
@@ -133,22 +133,40 @@ def _title(query: Query) -> str:
 
 def query_summaries(
     session: Session, today: date, *, status: QueryStatus | None = None, overdue_only: bool = False,
-    telegram_chat_id: int | None = None,
+    telegram_chat_id: int | None = None, limit: int | None = None,
 ) -> list[QuerySummary]:
-    stmt = select(Query).order_by(Query.received_at, Query.id)
+    """The queries asked for, oldest first; with ``limit``, only the ``limit`` most recent of them."""
+    stmt = _summaries_filter(select(Query), today, status, overdue_only, telegram_chat_id)
+    stmt = stmt.options(joinedload(Query.requester), selectinload(Query.topics))
+    if limit is not None:
+        stmt = stmt.order_by(Query.received_at.desc(), Query.id.desc()).limit(limit)
+    else:
+        stmt = stmt.order_by(Query.received_at, Query.id)
+    queries = list(session.scalars(stmt))
+    if limit is not None:
+        queries.reverse()
+    return [QuerySummary(q.reference, q.status.value, q.channel.value, q.received_at, q.target_reply_date,
+                         is_overdue(q, today), q.needs_manual_triage, q.requester.organisation,
+                         tuple(t.topic_code for t in q.topics if t.confirmed is not False), _title(q))
+            for q in queries]
+
+
+def count_queries(session: Session, today: date, *, status: QueryStatus | None = None,
+                  overdue_only: bool = False) -> int:
+    """How many queries ``query_summaries`` would list without a limit."""
+    return session.scalar(_summaries_filter(select(func.count(Query.id)), today, status, overdue_only, None)) or 0
+
+
+def _summaries_filter(stmt, today: date, status: QueryStatus | None, overdue_only: bool,
+                      telegram_chat_id: int | None):
     if status is not None:
         stmt = stmt.where(Query.status == status)
+    if overdue_only:  # what ``is_overdue`` says, in SQL
+        stmt = stmt.where(Query.status.in_(OPEN_STATUSES), Query.target_reply_date < today)
     if telegram_chat_id is not None:
-        stmt = stmt.join(Requester).where(Requester.telegram_chat_id == telegram_chat_id)
-    rows = []
-    for q in session.scalars(stmt):
-        overdue = is_overdue(q, today)
-        if overdue_only and not overdue:
-            continue
-        rows.append(QuerySummary(q.reference, q.status.value, q.channel.value, q.received_at, q.target_reply_date,
-                                 overdue, q.needs_manual_triage, q.requester.organisation,
-                                 tuple(t.topic_code for t in q.topics if t.confirmed is not False), _title(q)))
-    return rows
+        stmt = stmt.join(Requester, Requester.id == Query.requester_id).where(
+            Requester.telegram_chat_id == telegram_chat_id)
+    return stmt
 
 
 def query_detail(query: Query, policy: HelpdeskPolicy, countries: CountryDirectory, today: date) -> QueryDetail:

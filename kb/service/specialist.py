@@ -8,7 +8,8 @@ from datetime import date
 from kb import lifecycle, review
 from kb.models import OPEN_STATUSES, QueryStatus
 from kb.service.core import ServiceBase
-from kb.views import QueryDetail, QuerySummary, TriageReport, query_detail, query_summaries, triage_report
+from kb.views import (QueryDetail, QuerySummary, TriageReport, count_queries, query_detail, query_summaries,
+                      triage_report)
 
 
 class SpecialistUseCases(ServiceBase):
@@ -128,9 +129,16 @@ class SpecialistUseCases(ServiceBase):
             return review.publish_qa(self, session, key, actor, self.clock(), question=question, answer=answer).key
 
     # ------------------------------------------------------------------ reading
-    def list_queries(self, status: QueryStatus | None = None, *, overdue_only: bool = False) -> list[QuerySummary]:
+    def list_queries(self, status: QueryStatus | None = None, *, overdue_only: bool = False,
+                     limit: int | None = None) -> list[QuerySummary]:
+        """The queries, oldest first; with ``limit``, the ``limit`` most recently received."""
         with self.unit_of_work() as session:
-            return query_summaries(session, self.clock().date(), status=status, overdue_only=overdue_only)
+            return query_summaries(session, self.clock().date(), status=status, overdue_only=overdue_only,
+                                   limit=limit)
+
+    def count_queries(self, status: QueryStatus | None = None, *, overdue_only: bool = False) -> int:
+        with self.unit_of_work() as session:
+            return count_queries(session, self.clock().date(), status=status, overdue_only=overdue_only)
 
     def show_query(self, reference: str) -> QueryDetail:
         with self.unit_of_work() as session:
