@@ -80,9 +80,10 @@ def _open() -> "Helpdesk":
 
 
 def _register_groups() -> None:
-    from config import cli_qa, cli_quality, cli_report
+    from config import cli_accounts, cli_qa, cli_quality, cli_report
 
     cli_qa.register(app, _friendly, _open, console)
+    cli_accounts.register(app, _friendly, _open, console)
     cli_report.register(app, _friendly, _open, console)
     cli_quality.register(app, _friendly, _open, console)
 
@@ -273,103 +274,6 @@ def release(reference: str, preview: bool = typer.Option(False, help="Only show 
         added = helpdesk.service.release_query(reference)
     console.print(f"{reference}: released" + (f"; consulting {', '.join(added)}" if added else
                                               "; no topic found: set its topics (helpdesk topics)"))
-
-
-user_app = typer.Typer(help="Console accounts: specialists act, viewers read.", no_args_is_help=True)
-app.add_typer(user_app, name="user")
-
-
-def _read_password() -> str:
-    """From the terminal (asked twice, not echoed), or the first line of standard input when piped."""
-    import getpass
-
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Again: ") != first:
-        raise ValueError("the two passwords differ")
-    return first
-
-
-@user_app.command("add")
-@_friendly
-def user_add(name: str, role: str = typer.Option(..., help="specialist (acts) or viewer (reads)")) -> None:
-    """Add an account; the password is read from the terminal (or standard input), never from the command line."""
-    password = _read_password()
-    with _open() as helpdesk:
-        account = helpdesk.service.add_account(name, role, password)
-    console.print(f"account {account.name} added ({account.role})")
-
-
-@user_app.command("passwd")
-@_friendly
-def user_passwd(name: str) -> None:
-    """Change an account's password (read from the terminal or standard input)."""
-    password = _read_password()
-    with _open() as helpdesk:
-        helpdesk.service.set_password(name, password)
-    console.print(f"password of {name} changed")
-
-
-@user_app.command("remove")
-@_friendly
-def user_remove(name: str) -> None:
-    """Remove an account: it can no longer sign in; the history that names it stays."""
-    with _open() as helpdesk:
-        helpdesk.service.remove_account(name)
-    console.print(f"account {name} removed")
-
-
-@user_app.command("list")
-@_friendly
-def user_list() -> None:
-    with _open() as helpdesk:
-        for account in helpdesk.service.accounts():
-            console.print(f"{account.name}  {account.role}")
-
-
-quarantine_app = typer.Typer(help="Emails set aside: list them, read one, reprocess one after a fix.",
-                             no_args_is_help=True)
-app.add_typer(quarantine_app, name="quarantine")
-
-
-@quarantine_app.command("list")
-@_friendly
-def quarantine_list() -> None:
-    """Every quarantined email with why it was set aside."""
-    with _open() as helpdesk:
-        rows = helpdesk.service.quarantined()
-    for q in rows:
-        console.print(f"#{q.id}  {q.received_at:%Y-%m-%d %H:%M}  {q.size:,} bytes  {q.reason}", highlight=False)
-    console.print(f"{len(rows)} quarantined email(s)" + (". Read one: helpdesk quarantine show ID" if rows else ""))
-
-
-@quarantine_app.command("show")
-@_friendly
-def quarantine_show(stored_id: int, raw: bool = typer.Option(False, help="Print the raw message as received")
-                    ) -> None:
-    """One quarantined email: its reason and headers (or the whole raw message with --raw)."""
-    from email import message_from_bytes, policy
-
-    with _open() as helpdesk:
-        q = helpdesk.service.quarantined_email(stored_id)
-    if raw:
-        sys.stdout.buffer.write(q.raw)
-        return
-    headers = message_from_bytes(q.raw, policy=policy.compat32)
-    console.print(f"#{q.id} received {q.received_at:%Y-%m-%d %H:%M} UTC in {q.mailbox} (UID {q.uid}), "
-                  f"{q.size:,} bytes\nReason: {q.reason}\n", highlight=False)
-    for name in ("From", "To", "Subject", "Date", "Message-ID", "Content-Type"):
-        console.print(f"{name}: {headers.get(name, '')}", highlight=False, markup=False)
-
-
-@quarantine_app.command("release")
-@_friendly
-def quarantine_release(stored_id: int) -> None:
-    """Put a quarantined email back in the queue; the next pass (or process-mail) handles it afresh."""
-    with _open() as helpdesk:
-        helpdesk.service.release_quarantined(stored_id)
-    console.print(f"#{stored_id} released: it is processed at the next pass (helpdesk process-mail does it now)")
 
 
 @app.command("process-mail")

@@ -8,15 +8,22 @@ None of it may ever answer from a bank that has changed.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from config.bootstrap import bootstrap
 from kb.store_state import BANK_REVISION, SHIPPED_BANK, bank_revision
 
 WIRE_TRANSFER = "Are our warehouse pickers entitled to a wire transfer stipend for their bicycles?"
 
 
+@contextmanager
 def reopen(helpdesk, clock):
     """The same store and data folder, as the next ``helpdesk`` command opens them."""
-    return bootstrap(helpdesk.settings, clock=clock)
+    later = bootstrap(helpdesk.settings, clock=clock)
+    try:
+        yield later
+    finally:
+        later.close()
 
 
 def faq(helpdesk, words: str) -> list[str]:
@@ -34,11 +41,8 @@ def test_the_next_command_answers_from_the_saved_index_and_the_same_matches(help
     first = faq(helpdesk, "night work of young workers")
     assert first and saved_index(helpdesk).exists()
 
-    later = reopen(helpdesk, clock)
-    try:
+    with reopen(helpdesk, clock) as later:
         assert faq(later, "night work of young workers") == first
-    finally:
-        later.close()
 
 
 def test_a_bank_changed_at_the_same_instant_is_never_answered_from_the_old_index(helpdesk, clock):
@@ -51,11 +55,8 @@ def test_a_bank_changed_at_the_same_instant_is_never_answered_from_the_old_index
                     answer="Bicycle stipends are a matter for the employment contract and collective agreement.")
 
     assert WIRE_TRANSFER in faq(helpdesk, WIRE_TRANSFER)  # this process sees the edit
-    later = reopen(helpdesk, clock)  # and so does the next one, at the same instant
-    try:
+    with reopen(helpdesk, clock) as later:  # and so does the next one, at the same instant
         assert WIRE_TRANSFER in faq(later, WIRE_TRANSFER)
-    finally:
-        later.close()
 
 
 def test_a_damaged_saved_index_is_rebuilt_not_trusted(helpdesk, clock):
@@ -63,11 +64,8 @@ def test_a_damaged_saved_index_is_rebuilt_not_trusted(helpdesk, clock):
     saved = saved_index(helpdesk)
     saved.write_bytes(saved.read_bytes()[: saved.stat().st_size // 3])
 
-    later = reopen(helpdesk, clock)
-    try:
+    with reopen(helpdesk, clock) as later:
         assert faq(later, "overtime pay") == first
-    finally:
-        later.close()
 
 
 def test_the_shipped_bank_is_seeded_once_per_version_of_the_software(helpdesk, clock):
