@@ -352,15 +352,26 @@ def fetch_mail(watch: bool = typer.Option(False, help="Keep running: wait for ne
 
     from rich.progress import Progress
 
+    from ingest.imap import NETWORK_ERRORS
+
     with _open() as helpdesk:
         with Progress(console=errors, transient=True) as bar:
             task = bar.add_task("reading the mailbox", total=None)
             ingestor = helpdesk.imap_ingestor(progress=lambda done, total: bar.update(task, completed=done,
                                                                                       total=total))
-            report = ingestor.run_once()
-        console.print(f"mailbox: {report.stored} new message(s) stored, {report.handled} processed "
-                      f"{dict(report.outcomes)}" + (f", {report.errors} processing error(s) (retried, then "
-                                                    "quarantined)" if report.errors else ""))
+            try:
+                report = ingestor.run_once()
+            except NETWORK_ERRORS as exc:
+                if not watch:
+                    raise
+                # Watching: the first pass is retried with backoff like every later one, not an exit.
+                errors.print(f"mailbox: connection problem on the first pass ({exc}); retrying")
+                ingestor.close()
+                report = None
+        if report is not None:
+            console.print(f"mailbox: {report.stored} new message(s) stored, {report.handled} processed "
+                          f"{dict(report.outcomes)}" + (f", {report.errors} processing error(s) (retried, then "
+                                                        "quarantined)" if report.errors else ""))
         if watch:
             stop = threading.Event()
             try:

@@ -392,3 +392,38 @@ def test_smtp_logs_in_with_a_password_or_an_oauth2_token(dovecot, ingestor, help
     finally:
         sink.stop()
     assert len(sink.messages) == 4 and sink.logins
+
+
+def test_fetch_mail_watch_rides_out_a_connection_dropped_on_its_first_pass(dovecot, helpdesk, trained_model_path,
+                                                                          database_url, tmp_path):
+    """Regression: `helpdesk fetch-mail --watch` exited with status 1 when the IMAP connection dropped during
+    its first pass, where a drop on any later pass is retried with backoff."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    dovecot.append(*[mail(f"Question {i}: how many days of paid annual leave are required?") for i in range(3)])
+    proxy = CuttingProxy(dovecot.port, cut_after=2500)  # the first connection is cut mid-fetch
+    shutil.copy(trained_model_path, tmp_path / "topic-model.npz")
+    env = {**os.environ, "HELPDESK_DATA_DIR": str(tmp_path), "DATABASE_URL": database_url,
+           "HELPDESK_IMAP_HOST": "127.0.0.1", "HELPDESK_IMAP_PORT": str(proxy.port), "HELPDESK_IMAP_USER": "test",
+           "HELPDESK_IMAP_PASSWORD": "testpass", "HELPDESK_IMAP_SECURITY": "plain",
+           "HELPDESK_IMAP_POLL_SECONDS": "1"}
+    helpdesk_command = str(__import__("pathlib").Path(sys.executable).with_name("helpdesk"))
+    watcher = subprocess.Popen([helpdesk_command, "fetch-mail", "--watch"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(queries(helpdesk)) < 3 and watcher.poll() is None:
+            time.sleep(0.5)
+        assert watcher.poll() is None, watcher.communicate()  # still watching, not exited
+        assert len(queries(helpdesk)) == 3
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        out, err = watcher.communicate(timeout=30)
+        proxy.close()
+    assert "retrying" in err and "testpass" not in out + err
+    assert proxy.connections >= 2
