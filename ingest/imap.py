@@ -41,7 +41,7 @@ import ssl
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -69,6 +69,9 @@ class ImapSettings:
     poll_seconds: float = 60.0
     idle_seconds: float = 300.0
     batch: int = 200
+    #: A fetch batch holds at most this many bytes (sizes are asked first; a larger message comes alone), so
+    #: memory is bounded by bytes whatever the mailbox holds.
+    batch_bytes: int = 16 * 1024 * 1024
     timeout: float = 30.0
     verify_tls: bool = True
 
@@ -149,9 +152,9 @@ class MailboxIngestor:
         uidvalidity = int(status[b"UIDVALIDITY"])
         criteria = ["ALL"] if self.settings.done_folder else ["UNKEYWORD", DONE_KEYWORD.decode()]
         uids = sorted(client.search(criteria))
-        total = len(uids)
-        for start in range(0, total, self.settings.batch):
-            batch = uids[start:start + self.settings.batch]
+        total, done = len(uids), 0
+        for batch in self._batches(client, uids):
+            done += len(batch)
             fetched = client.fetch(batch, ["BODY.PEEK[]"])
             messages = [(uid, fetched[uid][b"BODY[]"]) for uid in batch
                         if fetched.get(uid, {}).get(b"BODY[]") is not None]  # else expunged meanwhile
@@ -162,8 +165,26 @@ class MailboxIngestor:
             self._mark_done(client, [uid for uid, _ in messages])
             self.service.record_mailbox_progress(self.settings.mailbox, uidvalidity, max(uid for uid, _ in messages))
             if self.progress:
-                self.progress(min(start + len(batch), total), total)
+                self.progress(done, total)
         return report
+
+    def _batches(self, client: IMAPClient, uids: list[int]) -> Iterator[list[int]]:
+        """``uids`` in fetch batches of at most ``batch`` messages and ``batch_bytes`` bytes (by RFC822.SIZE)."""
+        limit, budget = self.settings.batch, self.settings.batch_bytes
+        for start in range(0, len(uids), 1000):
+            chunk = uids[start:start + 1000]
+            sizes = client.fetch(chunk, ["RFC822.SIZE"])
+            batch: list[int] = []
+            weight = 0
+            for uid in chunk:
+                size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+                if batch and (len(batch) >= limit or weight + size > budget):
+                    yield batch
+                    batch, weight = [], 0
+                batch.append(uid)
+                weight += size
+            if batch:
+                yield batch
 
     def process_stored(self, report: IngestReport | None = None) -> IngestReport:
         return process_stored(self.service, self.limits, report)

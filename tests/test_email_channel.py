@@ -427,3 +427,23 @@ def test_fetch_mail_watch_rides_out_a_connection_dropped_on_its_first_pass(dovec
         proxy.close()
     assert "retrying" in err and "testpass" not in out + err
     assert proxy.connections >= 2
+
+
+def test_heavy_mail_is_fetched_and_processed_a_few_megabytes_at_a_time(dovecot, helpdesk):
+    """Memory is bounded by bytes, not by the number of messages: batches are cut by RFC822.SIZE when
+    fetching and by stored size when processing, and a message larger than the budget comes alone."""
+    report = b"%PDF-1.4 " + bytes(range(256)) * 4096  # about 1 MB each
+    dovecot.append(*[mail(f"Audit {i}: are these working hours legal?", attachment=(f"audit{i}.pdf",
+                                                                                "application/pdf", report))
+                     for i in range(4)], mail("A light question on annual leave."))
+    steps: list[tuple[int, int]] = []
+    settings = ImapSettings(host="127.0.0.1", port=dovecot.port, username="test", password="testpass",
+                            security="plain", batch_bytes=1_500_000)
+    ingestor = MailboxIngestor(settings, helpdesk.service, progress=lambda done, total: steps.append((done, total)))
+    try:
+        ingestor.fetch()
+    finally:
+        ingestor.close()
+    assert steps == [(1, 5), (2, 5), (3, 5), (5, 5)]  # the light one rides with the last heavy one
+    assert len(helpdesk.service.claim_inbound(50, max_bytes=1_500_000)) == 1
+    assert len(helpdesk.service.claim_inbound(50, max_bytes=10_000_000)) == 4

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
@@ -34,6 +34,9 @@ CLAIM_LEASE = timedelta(minutes=5)
 #: A message whose processing failed waits this long times its attempts before the next try.
 RETRY_AFTER = timedelta(seconds=30)
 
+
+#: Raw mail a worker takes in one claim, at most (a message larger than this comes alone).
+BATCH_BYTES = 16 * 1024 * 1024
 
 @dataclass(frozen=True)
 class StoredEmail:
@@ -116,7 +119,7 @@ class MailUseCases(ServiceBase):
             session.execute(insert(RawEmail), new)
         return len(new)
 
-    def claim_inbound(self, limit: int = 50) -> list[StoredEmail]:
+    def claim_inbound(self, limit: int = 50, max_bytes: int = BATCH_BYTES) -> list[StoredEmail]:
         """Stored messages for this worker, oldest first; each is leased so no other worker takes it meanwhile.
 
         Messages never tried are claimed together (a batch); one tried before
@@ -124,17 +127,21 @@ class MailUseCases(ServiceBase):
         message which kills its process is blamed alone and, once tried
         ``max_attempts`` times by workers that never came back, is quarantined
         here instead of being handed out again.
+
+        A batch holds at most ``max_bytes`` of raw mail (a larger message comes alone), so that a worker's
+        memory is bounded by bytes, whatever the messages weigh: their sizes are read first, their bytes
+        only for the messages taken.
         """
         now = self.clock()
         limit_attempts = self.policy.mail.max_attempts
         with self.unit_of_work() as session:
             rows = session.execute(
-                select(RawEmail.id, RawEmail.raw, RawEmail.mailbox, RawEmail.uidvalidity, RawEmail.uid,
-                       RawEmail.attempts)
+                select(RawEmail.id, func.length(RawEmail.raw).label("size"), RawEmail.mailbox,
+                       RawEmail.uidvalidity, RawEmail.uid, RawEmail.attempts)
                 .where(RawEmail.outcome == PENDING,
                        (RawEmail.claimed_until.is_(None)) | (RawEmail.claimed_until <= now))
                 .order_by(RawEmail.id).limit(limit).with_for_update(skip_locked=True)).all()
-            taken = []
+            taken, weight = [], 0
             for row in rows:
                 if row.attempts >= limit_attempts:
                     stale = session.get(RawEmail, row.id)
@@ -142,13 +149,19 @@ class MailUseCases(ServiceBase):
                     continue
                 if row.attempts and taken:
                     break  # tried before: alone, in the next claim
+                if taken and weight + (row.size or 0) > max_bytes:
+                    break  # heavy: in the next claim
                 taken.append(row)
+                weight += row.size or 0
                 if row.attempts:
                     break
-            if taken:
-                session.execute(update(RawEmail).where(RawEmail.id.in_([r.id for r in taken]))
-                                .values(attempts=RawEmail.attempts + 1, claimed_until=now + CLAIM_LEASE))
-            return [StoredEmail(r.id, r.raw, r.mailbox, r.uidvalidity, r.uid, r.attempts + 1) for r in taken]
+            if not taken:
+                return []
+            ids = [r.id for r in taken]
+            session.execute(update(RawEmail).where(RawEmail.id.in_(ids))
+                            .values(attempts=RawEmail.attempts + 1, claimed_until=now + CLAIM_LEASE))
+            raw = dict(session.execute(select(RawEmail.id, RawEmail.raw).where(RawEmail.id.in_(ids))).all())
+            return [StoredEmail(r.id, raw[r.id], r.mailbox, r.uidvalidity, r.uid, r.attempts + 1) for r in taken]
 
     @contextmanager
     def inbound_batch(self, stored_ids: list[int]) -> Iterator[None]:
