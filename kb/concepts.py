@@ -34,6 +34,8 @@ class ConceptTable:
         self._terms: list[tuple[str, str, tuple[str, ...], str]] = [
             (language, term, tuple(stem(term, language)), concept["id"])
             for concept in concepts for language in languages for term in concept.get(language, [])]
+        #: The SHA-256 of the file the table was read from (the shipped one), for what depends on it.
+        self.source: str | None = None
         self._index(languages)
 
     def _index(self, languages: Sequence[str]) -> None:
@@ -53,15 +55,15 @@ class ConceptTable:
         the stemmed table is saved there and reused while the table file is unchanged and the stemmer still
         stems a sample of its terms the same way (a changed tokenizer or stemmer rebuilds it)."""
         data = resources.files("kb").joinpath("data/concepts.toml").read_bytes()
-        key = f"{CACHE_FORMAT}-{hashlib.sha256(data).hexdigest()[:16]}"
+        source = hashlib.sha256(data).hexdigest()
+        key = f"{CACHE_FORMAT}-{source[:16]}"
         path = cache_dir / f"concepts-{key}.json" if cache_dir is not None else None
-        if path is not None:
-            table = cls._load(path, key, stem)
-            if table is not None:
-                return table
-        table = cls(tomllib.loads(data.decode("utf-8"))["concept"], stem)
-        if path is not None:
-            table._save(path, key)
+        table = cls._load(path, key, stem) if path is not None else None
+        if table is None:
+            table = cls(tomllib.loads(data.decode("utf-8"))["concept"], stem)
+            if path is not None:
+                table._save(path, key)
+        table.source = source
         return table
 
     @classmethod

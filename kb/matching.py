@@ -24,7 +24,6 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -101,8 +100,7 @@ class Analyser:
         self._memo: dict[str, dict[str, str]] = {code: {} for code in STEMMERS}
         self.concepts: ConceptTable | None = None
         if concepts:  # with a cache folder, the stemmed table is kept there for the next process
-            self.concepts = ConceptTable.shipped(self.stems, cache_dir=cache_dir) if cache_dir is not None \
-                else ConceptTable.shipped(self.stems)
+            self.concepts = ConceptTable.shipped(self.stems, cache_dir=cache_dir)
         self._signature: str | None = None
 
     def stems(self, text: str, language: str) -> list[str]:
@@ -127,9 +125,7 @@ class Analyser:
     def signature(self) -> str:
         """What a saved index depends on besides the bank: the concept table and how texts become terms."""
         if self._signature is None:
-            table = None
-            if self.concepts is not None:
-                table = hashlib.sha256(resources.files("kb").joinpath("data/concepts.toml").read_bytes()).hexdigest()
+            table = self.concepts.source if self.concepts is not None else None
             probes = {lang: self.terms(self.stems(text, lang), lang) for lang, text in PROBES.items()}
             self._signature = hashlib.sha256(json.dumps([STEMMERS, table, probes]).encode()).hexdigest()
         return self._signature
