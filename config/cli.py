@@ -157,10 +157,13 @@ def queries(
         raise ValueError(f"unknown status {status!r}; choose one of {', '.join(STATUSES)}")
     chosen = QueryStatus(status) if status else None
     with _open() as helpdesk:
-        rows = helpdesk.service.list_queries(chosen, overdue_only=overdue, limit=limit or None)
-        total = helpdesk.service.count_queries(chosen, overdue_only=overdue) if limit and len(rows) == limit else None
+        if limit:
+            rows, total = helpdesk.service.recent_queries(limit, chosen, overdue_only=overdue)
+        else:
+            rows = helpdesk.service.list_queries(chosen, overdue_only=overdue)
+            total = len(rows)
     console.print(queries_table(rows) if rows else "No queries yet. Try: helpdesk demo")
-    if total is not None and total > len(rows):
+    if total > len(rows):
         console.print(f"the {len(rows)} most recent of {total:,}; --limit 0 lists them all")
 
 

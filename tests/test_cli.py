@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 
 def test_ask_with_json_prints_the_whole_triage_for_scripts(cli):
@@ -34,6 +35,17 @@ def test_demo_triages_the_samples_and_is_safe_to_run_twice(cli):
     second = cli("demo")
     assert "already stored" in second.output
     assert cli("queries").output.count("HD-") == 9
+
+
+def test_queries_shows_the_most_recent_and_says_how_many_there_are(cli):
+    assert cli("demo").exit_code == 0
+    page = cli("queries", "--limit", "4")
+    assert page.exit_code == 0, page.output
+    shown = sorted(re.findall(r"HD-\d{4}-(\d{4})", page.output))
+    assert shown == ["0006", "0007", "0008", "0009"]
+    assert "the 4 most recent of 9; --limit 0 lists them all" in page.output
+    everything = cli("queries", "--limit", "0")
+    assert everything.output.count("HD-") == 9 and "most recent" not in everything.output
 
 
 def test_bad_country_exits_with_a_clear_message(cli):

@@ -129,16 +129,20 @@ class SpecialistUseCases(ServiceBase):
             return review.publish_qa(self, session, key, actor, self.clock(), question=question, answer=answer).key
 
     # ------------------------------------------------------------------ reading
-    def list_queries(self, status: QueryStatus | None = None, *, overdue_only: bool = False,
-                     limit: int | None = None) -> list[QuerySummary]:
-        """The queries, oldest first; with ``limit``, the ``limit`` most recently received."""
+    def list_queries(self, status: QueryStatus | None = None, *, overdue_only: bool = False) -> list[QuerySummary]:
+        """Every query asked for, oldest first."""
         with self.unit_of_work() as session:
-            return query_summaries(session, self.clock().date(), status=status, overdue_only=overdue_only,
-                                   limit=limit)
+            return query_summaries(session, self.clock().date(), status=status, overdue_only=overdue_only)
 
-    def count_queries(self, status: QueryStatus | None = None, *, overdue_only: bool = False) -> int:
+    def recent_queries(self, limit: int, status: QueryStatus | None = None, *,
+                       overdue_only: bool = False) -> tuple[list[QuerySummary], int]:
+        """The ``limit`` most recently received queries (oldest first) and how many there are in all."""
         with self.unit_of_work() as session:
-            return count_queries(session, self.clock().date(), status=status, overdue_only=overdue_only)
+            today = self.clock().date()
+            rows = query_summaries(session, today, status=status, overdue_only=overdue_only, limit=limit)
+            total = len(rows) if len(rows) < limit else count_queries(session, today, status=status,
+                                                                      overdue_only=overdue_only)
+            return rows, total
 
     def show_query(self, reference: str) -> QueryDetail:
         with self.unit_of_work() as session:
