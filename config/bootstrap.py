@@ -63,6 +63,7 @@ def build_policy(file: HelpdeskFile, specialist_chats: tuple[int, ...] = ()) -> 
         specialist_email=h.specialist_email,
         mail=MailRules(file.mail.max_attempts, file.mail.automatic_notices_per_day,
                        tuple(w.lower() for w in file.mail.confidential_words), file.mail.alert_after_minutes),
+        retention_years=file.privacy.retention_years,
     )
 
 
@@ -102,6 +103,13 @@ def train_and_save(helpdesk: "Helpdesk", examples: list[LabelledExample] | None 
     return model
 
 
+def folder_copies(data_dir: Path) -> tuple:
+    """The data folder's copies of mail (the drop folder's and the outbox folder's), for erasure."""
+    from ingest.folder_copies import FolderCopies
+
+    return (FolderCopies(Path(data_dir) / "inbox", "read"), FolderCopies(Path(data_dir) / "outbox", "written"))
+
+
 @dataclass
 class Helpdesk:
     """The assembled application: settings, policy, store and service."""
@@ -124,6 +132,7 @@ class Helpdesk:
             # The model is loaded when a use case first needs it: commands that do not triage never load it.
             self._service = HelpdeskService(self.sessions, self.policy, self.load_model, clock=self.clock,
                                             cache_dir=self.settings.resolved_cache_dir())
+            self._service.personal_files = folder_copies(self.settings.data_dir)
         return self._service
 
     def load_model(self) -> TopicModel:

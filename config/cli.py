@@ -80,12 +80,13 @@ def _open() -> "Helpdesk":
 
 
 def _register_groups() -> None:
-    from config import cli_accounts, cli_qa, cli_quality, cli_report
+    from config import cli_accounts, cli_privacy, cli_qa, cli_quality, cli_report
 
     cli_qa.register(app, _friendly, _open, console)
     cli_accounts.register(app, _friendly, _open, console)
     cli_report.register(app, _friendly, _open, console)
     cli_quality.register(app, _friendly, _open, console)
+    cli_privacy.register(app, _friendly, _open, console)
 
 
 _register_groups()
@@ -169,12 +170,15 @@ def queries(
 
 @app.command()
 @_friendly
-def show(reference: str, as_json: bool = typer.Option(False, "--json", help="Print as JSON")) -> None:
-    """Show one query with its triage, consultations, outbox and history."""
+def show(reference: str, as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
+         as_actor: Optional[str] = typer.Option(None, "--as", help="Who reads (recorded in the audit trail; "
+                                                                    "default cli:<system user>)")) -> None:
+    """Show one query with its triage, consultations, outbox and history (the read is audited)."""
+    from config.cli_privacy import cli_actor
     from config.render import detail_view
 
     with _open() as helpdesk:
-        detail = helpdesk.service.show_query(reference)
+        detail = helpdesk.service.show_query(reference, reader=cli_actor(as_actor))
     if as_json:
         data = {"query": detail.report.as_dict(), "overdue": detail.overdue, "consultations": detail.consultations,
                 "messages": detail.messages, "outbox": detail.outbox, "drafts": detail.drafts,

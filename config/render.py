@@ -80,6 +80,8 @@ def detail_view(detail: QueryDetail, console: Console) -> None:
         console.print(Text("This query is past its target reply date.", style="bold red"))
     if detail.extension_reason:
         console.print(f"Target extended: {detail.extension_reason}")
+    if detail.erased:
+        console.print(Text(f"Personal data {detail.erased}.", style="bold"))
     if detail.consultations:
         table = Table(title="Consultations", title_justify="left", show_edge=False)
         for column in ("department", "due", "reminders", "input"):

@@ -145,7 +145,8 @@ class Runner:
             while not self.stop.is_set():
                 if scheduler is None and leadership.try_acquire():
                     scheduler = make_scheduler(s.resolved_database_url(), str(s.config),
-                                               list(self.helpdesk.policy.specialist_chats), self.tick_every)
+                                               list(self.helpdesk.policy.specialist_chats), self.tick_every,
+                                               data_dir=str(s.data_dir))
                     scheduler.start()
                     log.info("scheduler: chasing every %.0f s", self.tick_every)
                 elif scheduler is not None and not leadership.still_held():

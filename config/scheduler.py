@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone  # noqa: F401 (next_run_time)
+from pathlib import Path
 
 from sqlalchemy import Engine, text
 
@@ -74,9 +75,11 @@ class SchedulerLeadership:
                 connection.close()
 
 
-def tick(config_path: str, database_url: str, specialists: list[int] | None = None) -> int:
-    """One scheduler tick (module-level and with plain arguments, so APScheduler can store the job)."""
-    from config.bootstrap import build_policy
+def tick(config_path: str, database_url: str, specialists: list[int] | None = None,
+         data_dir: str | None = None) -> int:
+    """One scheduler tick (module-level and with plain arguments, so APScheduler can store the job): the
+    retention rule's erasures, then the chasing."""
+    from config.bootstrap import build_policy, folder_copies
     from config.settings import load_helpdesk_file
     from kb.db import make_engine, session_factory
     from kb.service import HelpdeskService
@@ -87,7 +90,12 @@ def tick(config_path: str, database_url: str, specialists: list[int] | None = No
     policy = build_policy(load_helpdesk_file(config_path), tuple(specialists or ()))
     engine = make_engine(database_url)
     try:
-        done = HelpdeskService(session_factory(engine), policy, no_model).chase_overdue_work()
+        service = HelpdeskService(session_factory(engine), policy, no_model)
+        if data_dir is not None:
+            service.personal_files = folder_copies(Path(data_dir))
+        for reference in service.apply_retention():
+            log.info("scheduler: erased %s under the retention rule", reference)
+        done = service.chase_overdue_work()
     finally:
         engine.dispose()
     for action in done:
@@ -95,14 +103,15 @@ def tick(config_path: str, database_url: str, specialists: list[int] | None = No
     return len(done)
 
 
-def make_scheduler(database_url: str, config_path: str, specialists: list[int], every_seconds: float = 60.0):
+def make_scheduler(database_url: str, config_path: str, specialists: list[int], every_seconds: float = 60.0,
+                   data_dir: str | None = None):
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(url=database_url, tablename="apscheduler_jobs")},
         timezone="UTC", job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1})
-    scheduler.add_job(tick, "interval", seconds=every_seconds, args=[config_path, database_url, specialists],
+    scheduler.add_job(tick, "interval", seconds=every_seconds, args=[config_path, database_url, specialists, data_dir],
                       id="chase",
                       replace_existing=True, next_run_time=datetime.now(timezone.utc))
     return scheduler

@@ -97,6 +97,12 @@ class MailSection(_Strict):
     alert_after_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
 
+class PrivacySection(_Strict):
+    #: Years a closed query's personal data is kept; then the scheduler anonymises it. 0: kept until erased
+    #: on request.
+    retention_years: int = Field(default=5, ge=0, le=100)
+
+
 class RoutingSection(_Strict):
     always_consult: list[str] = Field(default_factory=list)
 
@@ -133,6 +139,7 @@ class HelpdeskFile(_Strict):
     matching: MatchingSection = MatchingSection()
     routing: RoutingSection = RoutingSection()
     mail: MailSection = MailSection()
+    privacy: PrivacySection = PrivacySection()
     departments: dict[str, DepartmentEntry] = Field(min_length=1)
     topics: dict[str, TopicEntry] = Field(min_length=2)
 

@@ -39,7 +39,7 @@ def _quote(q) -> str:
 
 
 def compose(action, policy: HelpdeskPolicy, by_reference: dict, queries: list, now: datetime,
-            poor: Sequence[str] = ()) -> ChaseMessage | None:
+            poor: Sequence[str] = (), erased: Sequence[str] = ()) -> ChaseMessage | None:
     q = by_reference.get(action.reference)
     specialist = [policy.specialist_email or policy.email]
     if action.kind == "reminder":
@@ -84,12 +84,13 @@ def compose(action, policy: HelpdeskPolicy, by_reference: dict, queries: list, n
         return ChaseMessage(OutboxKind.REMINDER, [q.requester_email], subject.format(**values), body.format(**values))
     if action.kind == "digest":
         return ChaseMessage(OutboxKind.DIGEST, specialist, f"Helpdesk digest for {now.date()}",
-                            digest(queries, now, poor))
+                            digest(queries, now, poor, erased))
     return None
 
 
-def digest(queries: list, now: datetime, poor: Sequence[str] = ()) -> str:
-    """New queries, drafts awaiting review, overdue inputs, replies at risk and poor ratings, in one email."""
+def digest(queries: list, now: datetime, poor: Sequence[str] = (), erased: Sequence[str] = ()) -> str:
+    """New queries, drafts awaiting review, overdue inputs, replies at risk and poor ratings, in one email;
+    and, when the retention rule erased queries since yesterday, which."""
     today = now.date()
     new = [q for q in queries if q.status in ("new", "manual_triage", "routed", "reopened")
            and (q.received_on >= today - timedelta(days=3) or q.needs_manual_triage)]
@@ -113,7 +114,7 @@ def digest(queries: list, now: datetime, poor: Sequence[str] = ()) -> str:
         section("Replies at risk", [f"{q.reference} target {q.target_reply_date}"
                                     + (" OVERDUE" if q.target_reply_date < today else "") for q in at_risk]),
         section("Poor ratings since yesterday", list(poor)),
-    ])
+    ] + ([section("Personal data erased under the retention rule since yesterday", list(erased))] if erased else []))
 
 
 FEEDBACK_REMINDER = {

@@ -74,6 +74,7 @@ from kb.models import (
 )
 from kb.outbox import queue
 from kb.policy import HelpdeskPolicy
+from kb.privacy.retention import erased_since
 
 OPEN = list(OPEN_STATUSES)
 _OPEN_VALUES = frozenset(s.value for s in OPEN_STATUSES)
@@ -449,8 +450,9 @@ def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePol
             _remind_feedback(session, policy, waiting[action.reference], query, action, now)
             done.append(action)
             continue
-        message = compose(action, policy, by_reference, listed, now,
-                          poor=poor_ratings(session, now) if action.kind == "digest" else ())
+        digest = action.kind == "digest"
+        message = compose(action, policy, by_reference, listed, now, poor=poor_ratings(session, now) if digest else (),
+                          erased=erased_since(session, now - timedelta(days=1)) if digest else ())
         if message is None:
             continue
         consultation = consultations.get(action.consultation_id) if action.consultation_id else None

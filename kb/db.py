@@ -98,3 +98,47 @@ def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
     with sessions() as session:
         with session.begin():
             yield session
+
+
+def forget_former_values(engine: Engine, *, attempts: int = 20) -> bool:
+    """After an erasure, make sure no former value lingers in SQLite's files: empty the write-ahead log
+    (earlier frames hold old page images), rebuild the database (``VACUUM``: free pages and the free space
+    inside pages go), and empty the log again. True when the log could be emptied; False when a reader
+    kept it busy throughout (it empties at the next checkpoint). PostgreSQL: nothing to do here (see the
+    README on erasure and backups)."""
+    if engine.dialect.name != "sqlite" or ":memory:" in str(engine.url):
+        return True
+    import time
+
+    def truncate(connection) -> bool:
+        for _ in range(attempts):
+            busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()[0]
+            if not busy:
+                return True
+            time.sleep(0.1)
+        return False
+
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        truncate(connection)
+        connection.exec_driver_sql("VACUUM")
+        return truncate(connection)
+
+
+def backup_sqlite(engine: Engine, target: Path) -> None:
+    """An online, consistent copy of a SQLite store (SQLite's backup API: the helpdesk may keep running)."""
+    if engine.dialect.name != "sqlite":
+        raise ValueError("the store is PostgreSQL: back it up with pg_dump (see the README)")
+    import sqlite3
+
+    source_path = engine.url.database
+    if not source_path or source_path == ":memory:":
+        raise ValueError("an in-memory store cannot be backed up")
+    tmp = target.with_name(f".{target.name}.tmp")
+    source, copy = sqlite3.connect(source_path), sqlite3.connect(tmp)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+    tmp.chmod(0o600)
+    tmp.replace(target)

@@ -185,6 +185,9 @@ class Requester(Base):
     region: Mapped[Optional[str]] = mapped_column(String(40))
     requester_type: Mapped[Optional[RequesterType]] = mapped_column(_enum(RequesterType))
     created_at: Mapped[datetime]
+    #: When the person's identity was erased (on request or under the retention rule); the anonymous facts
+    #: the reports count (sector, country, region, type) stay.
+    erased_at: Mapped[Optional[datetime]]
 
     queries: Mapped[list["Query"]] = relationship(back_populates="requester")
 
@@ -224,6 +227,10 @@ class Query(Base):
     self_served: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Who passed the query on (a colleague forwarding a company's email); the requester is the original sender.
     referred_by: Mapped[Optional[str]] = mapped_column(String(320))
+    #: When and by whom the query's personal data was erased (``kb.privacy``): its texts are anonymised,
+    #: its raw emails and attachments gone; its dates, topics, departments and ratings stay for the reports.
+    erased_at: Mapped[Optional[datetime]]
+    erased_by: Mapped[Optional[str]] = mapped_column(String(120))
 
     requester: Mapped[Requester] = relationship(back_populates="queries")
     topics: Mapped[list["QueryTopic"]] = relationship(back_populates="query", order_by="QueryTopic.id")
@@ -564,6 +571,9 @@ Index("ix_clearance_awaited", Clearance.due_date, postgresql_where=_AWAITED_CLEA
 Index("ix_outbox_failed_at", OutboxMessage.failed_at)
 Index("ix_reply_created_at", Reply.created_at)
 Index("ix_feedback_received_at", Feedback.received_at)
+# The retention rule's daily look for closed queries past their period that still hold personal data.
+_NOT_ERASED = Query.erased_at.is_(None)
+Index("ix_query_closed_not_erased", Query.closed_at, postgresql_where=_NOT_ERASED, sqlite_where=_NOT_ERASED)
 
 
 class StoreFact(Base):
@@ -576,3 +586,24 @@ class StoreFact(Base):
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     text_value: Mapped[Optional[str]] = mapped_column(String(200))
     number: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AuditEntry(Base):
+    """Who read or handled personal data, when, and what (``helpdesk audit``). Changes to a query are in its
+    history (``QueryEvent``); this records the reads, exports and erasures, and changes to accounts. It names
+    queries and requesters by id and reference only, never by a person's name or address, so that erasing a
+    person leaves the audit trail whole and free of them."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    #: The console account, ``cli:<system user>``, or ``retention`` for the scheduler.
+    actor: Mapped[str] = mapped_column(String(120), index=True)
+    #: read, export, erase, account.
+    action: Mapped[str] = mapped_column(String(40))
+    query_id: Mapped[Optional[int]] = mapped_column(ForeignKey("query.id"), index=True)
+    requester_id: Mapped[Optional[int]] = mapped_column(ForeignKey("requester.id"), index=True)
+    #: web, cli, scheduler.
+    channel: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text, default="")

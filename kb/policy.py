@@ -87,6 +87,8 @@ class HelpdeskPolicy:
     #: Where warnings, escalations and the digest go (the helpdesk address when unset).
     specialist_email: str | None = None
     mail: MailRules = field(default_factory=MailRules)
+    #: Years a closed query's personal data is kept (0: until erased on request); see ``kb.privacy.retention``.
+    retention_years: int = 5
 
     def __post_init__(self) -> None:
         for topic in self.topics.values():

@@ -26,10 +26,11 @@ from typing import Iterable, Sequence
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from classifier.model import LabelledExample
 from classifier.text import content_words
+from kb.anonymise import anonymise
 from kb.matching import QAEntry
 from kb.models import QA, QAOrigin, QAVersion, Query, QueryTopic
 
@@ -202,8 +203,11 @@ def learned_examples(session: Session, topic_codes: Iterable[str]) -> list[Label
         if code in codes:
             confirmed.setdefault(query_id, []).append(code)
     if confirmed:
-        for q in session.scalars(select(Query).where(Query.id.in_(confirmed))):
-            examples.append(LabelledExample(q.text, tuple(confirmed[q.id]), q.language, CORRECTION_WEIGHT))
+        # Anonymised first, so that the model's vocabulary (a file of the data folder) never holds a
+        # requester's name, address or phone number.
+        for q in session.scalars(select(Query).where(Query.id.in_(confirmed)).options(joinedload(Query.requester))):
+            text = anonymise(q.text, names=[n for n in (q.requester.name,) if n]).text
+            examples.append(LabelledExample(text, tuple(confirmed[q.id]), q.language, CORRECTION_WEIGHT))
     return examples
 
 

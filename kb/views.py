@@ -88,6 +88,8 @@ class QueryDetail:
     outbox: list[dict[str, Any]] = field(default_factory=list)
     drafts: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: "erased on DATE by ACCOUNT" once the query's personal data was erased.
+    erased: str | None = None
 
 
 def requester_view(query: Query, countries: CountryDirectory) -> RequesterView:
@@ -177,6 +179,7 @@ def query_detail(query: Query, policy: HelpdeskPolicy, countries: CountryDirecto
         report=triage_report(query, policy, countries, created=False),
         overdue=is_overdue(query, today),
         extension_reason=query.target_extension_reason,
+        erased=f"erased on {query.erased_at.date().isoformat()} by {query.erased_by}" if query.erased_at else None,
         consultations=[
             {"department": c.department_code, "reason": c.reason, "due_date": c.due_date.isoformat(),
              "reminders_sent": c.reminders_sent,

@@ -13,7 +13,8 @@ them opens a session. The use cases are grouped by who acts:
 - ``accounts``: who may sign in to the console, and slowing down password guessing;
 - ``console``: the review queue, search and the pages only the web console shows;
 - ``facts``: the country a query is about and the requester's organisation, as the specialist confirms them;
-- ``bank``: keeping the Q&A bank (versions in each language, withdrawal, CSV import and export).
+- ``bank``: keeping the Q&A bank (versions in each language, withdrawal, CSV import and export);
+- ``privacy``: personal data exported, erased on request or under the retention rule, and the audit trail.
 
 A query's status changes only through ``kb.lifecycle.transition``.
 """
@@ -27,11 +28,12 @@ from kb.service.delivery import DeliveryUseCases
 from kb.service.facts import QueryFactsUseCases
 from kb.service.intake import FollowUpOutcome, FollowUpResult, IntakeUseCases
 from kb.service.mail import MailUseCases, QuarantinedEmail, StoredEmail
+from kb.service.privacy import PrivacyUseCases
 from kb.service.specialist import SpecialistUseCases
 
 
 class HelpdeskService(IntakeUseCases, SpecialistUseCases, DeliveryUseCases, MailUseCases, ConversationUseCases,
-                      AccountUseCases, ConsoleUseCases, QABankUseCases, QueryFactsUseCases):
+                      AccountUseCases, ConsoleUseCases, QABankUseCases, QueryFactsUseCases, PrivacyUseCases):
     """The helpdesk's use cases over one store, one policy and one topic model."""
 
 

@@ -43,6 +43,7 @@ from kb.models import (
     RawEmail,
     Requester,
 )
+from kb.privacy import audit
 from kb.service.core import QueryNotFoundError, ServiceBase
 
 HIDDEN = "(confidential)"
@@ -142,6 +143,8 @@ class ConsoleQuery:
     suggested_organisation: str | None = None
     #: The requester's ratings of the reply: {"rating", "comment", "received_at"}, oldest first.
     feedback: list[dict[str, Any]] = field(default_factory=list)
+    #: When and by whom the query's personal data was erased (on request, or "retention").
+    erased: tuple[datetime, str] | None = None
 
     @property
     def is_open(self) -> bool:
@@ -292,6 +295,9 @@ class ConsoleUseCases(ServiceBase):
             qa = session.scalar(select(QA).where(QA.source_query_id == query.id).order_by(QA.id.desc()).limit(1))
             ratings = list(session.scalars(select(Feedback).where(Feedback.query_id == query.id).order_by(Feedback.id)))
             hide = query.confidential and not reveal
+            if account is not None:
+                audit.record(session, at=self.clock(), actor=account.name, action="read", channel="web", query=query,
+                             detail="query page" + (" (identity hidden)" if hide else ""))
             view = self._console_view(query, outbox, qa, hide=hide, today=today)
             return replace(view, feedback=[{"rating": f.rating, "received_at": f.received_at,
                                             "comment": HIDDEN if hide and f.comment else f.comment} for f in ratings])
@@ -368,6 +374,7 @@ class ConsoleUseCases(ServiceBase):
             promoted_qa=None if qa is None else {"key": qa.key, "question": qa.original.question,
                                                  "answer": qa.original.answer, "published": qa.published},
             reasons=[mask(x) for x in decision.get("reasons", [])],
+            erased=(query.erased_at, query.erased_by or "") if query.erased_at else None,
             not_cleared=not_cleared(query, shown_draft) if query.clearances else [],
             clearances=[{"department": c.consultation.department_code, "requested_at": c.requested_at,
                          "requested_by": c.requested_by, "due_date": c.due_date, "verdict": c.verdict,

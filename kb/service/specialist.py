@@ -7,6 +7,7 @@ from datetime import date
 
 from kb import lifecycle, review
 from kb.models import OPEN_STATUSES, QueryStatus
+from kb.privacy import audit
 from kb.service.core import ServiceBase
 from kb.views import (QueryDetail, QuerySummary, TriageReport, count_queries, query_detail, query_summaries,
                       triage_report)
@@ -144,9 +145,14 @@ class SpecialistUseCases(ServiceBase):
                                                                       overdue_only=overdue_only)
             return rows, total
 
-    def show_query(self, reference: str) -> QueryDetail:
+    def show_query(self, reference: str, *, reader: str | None = None, channel: str = "cli") -> QueryDetail:
+        """One query in full; ``reader`` (who is looking) is recorded in the audit trail."""
         with self.unit_of_work() as session:
-            return query_detail(self._get(session, reference), self.policy, self.countries, self.clock().date())
+            query = self._get(session, reference)
+            if reader is not None:
+                audit.record(session, at=self.clock(), actor=reader, action="read", channel=channel, query=query,
+                             detail="personal details")
+            return query_detail(query, self.policy, self.countries, self.clock().date())
 
     def report(self, reference: str) -> TriageReport:
         with self.unit_of_work() as session:

@@ -1,0 +1,139 @@
+"""What identifies one person in the store's text, and how to take it out.
+
+``Marks`` are the person's email addresses, names, phone numbers and Telegram chat ids, gathered from
+their requester row and from what they wrote (a phone number lives in a signature, not in a column).
+``Scrubber`` removes them: whole texts written by or about the person are anonymised (``kb.anonymise``
+strips the letter's frame, addresses, phones and names) and then every mark is replaced, wherever it is
+and however it is cased; short lines and JSON values have their marks replaced only.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kb.anonymise import anonymise
+from kb.letter_patterns import PHONE_CANDIDATE, PHONE_LABEL
+
+ERASED = "[erased]"
+
+#: Shorter parts of a name are not replaced on their own ("Li" would eat "limit").
+_MIN_NAME_PART = 3
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def phones_in(text: str) -> set[str]:
+    """The phone numbers written in ``text``, as their digits: a number after a phone label, one that
+    starts with ``+``, or a run of nine digits or more (with the usual separators)."""
+    found = set()
+    for line in (text or "").splitlines():
+        for match in PHONE_CANDIDATE.finditer(line):
+            digits = _digits(match.group())
+            labelled = PHONE_LABEL.search(line[:match.start()]) is not None
+            if len(digits) >= 9 or (len(digits) >= 7 and (labelled or match.group().lstrip().startswith("+"))):
+                found.add(digits)
+    return found
+
+
+def _fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+@dataclass
+class Marks:
+    """What identifies the person: emails (lower case), names, phone numbers (digits), Telegram chat ids."""
+
+    emails: set[str] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)
+    phones: set[str] = field(default_factory=set)
+    chat_ids: set[int] = field(default_factory=set)
+
+    def add_text(self, text: str | None) -> None:
+        """Phone numbers the person wrote (in a signature, say)."""
+        self.phones |= phones_in(text or "")
+
+    def name_parts(self) -> set[str]:
+        return {p for n in self.names for p in re.split(r"[\s,]+", n) if len(p) >= _MIN_NAME_PART}
+
+    def strings(self, *, name_parts: bool = True) -> list[str]:
+        """Every mark as text, for searching the store (longest first); phones are searched by the
+        scrubber's pattern only (their separators vary)."""
+        parts = self.name_parts() if name_parts else set()
+        return sorted({*self.emails, *self.names, *parts, *(str(c) for c in self.chat_ids)}, key=len, reverse=True)
+
+    def in_bytes(self, data: bytes) -> bool:
+        """Whether raw bytes (an email, an attachment) hold an address, a name or a chat id of the person."""
+        low = data.lower()
+        needles = [*self.emails, *(n.lower() for n in self.names), *(str(c) for c in self.chat_ids)]
+        return any(n.encode("utf-8") in low for n in needles if n)
+
+    def __bool__(self) -> bool:
+        return bool(self.emails or self.names or self.phones or self.chat_ids)
+
+
+class Scrubber:
+    """Takes a person's marks out of text."""
+
+    def __init__(self, marks: Marks, *, name_parts: bool = True) -> None:
+        """``name_parts``: also replace a given name or a surname on its own (in the person's own
+        queries); elsewhere only the full name, so that a namesake's record keeps its words."""
+        self.marks = marks
+        patterns = [re.escape(e) for e in sorted(marks.emails, key=len, reverse=True)]
+        names = sorted({*marks.names, *(marks.name_parts() if name_parts else ())}, key=len, reverse=True)
+        patterns += [self._flexible(n) for n in names if n.strip()]
+        patterns += [r"(?<!\d)" + r"[\s.\-()/]*".join(d) + r"(?!\d)"
+                     for d in sorted(marks.phones, key=len, reverse=True)]
+        patterns += [rf"(?<!\d){c}(?!\d)" for c in sorted(marks.chat_ids, key=lambda c: -len(str(c)))]
+        self._pattern = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
+        self._names = sorted(marks.names)
+
+    @staticmethod
+    def _flexible(name: str) -> str:
+        """``name`` as a whole-word regex where an accented letter also matches its plain form."""
+        out = []
+        for char in name.strip():
+            plain = _fold(char)
+            if char.isspace():
+                out.append(r"\s+")
+            elif plain and plain != char:
+                out.append(f"(?:{re.escape(char)}|{re.escape(plain)})")
+            else:
+                out.append(re.escape(char))
+        return r"(?<!\w)" + "".join(out) + r"(?!\w)"
+
+    def line(self, text: str | None) -> str | None:
+        """``text`` with each mark replaced by ``[erased]`` (a subject, a history line)."""
+        if not text or self._pattern is None:
+            return text
+        return self._pattern.sub(ERASED, text)
+
+    def text(self, text: str | None) -> str | None:
+        """A letter or message anonymised, then its remaining marks replaced."""
+        if not text:
+            return text
+        return self.line(anonymise(text, names=self._names).text)
+
+    def json(self, value: Any) -> Any:
+        """A JSON value with the marks replaced in every string (keys included)."""
+        if isinstance(value, str):
+            return self.line(value)
+        if isinstance(value, list):
+            return [self.json(v) for v in value]
+        if isinstance(value, dict):
+            return {self.line(k): self.json(v) for k, v in value.items()}
+        if isinstance(value, int) and not isinstance(value, bool) and value in self.marks.chat_ids:
+            return None
+        return value
+
+    def holds_mark(self, text: str | None) -> bool:
+        return bool(text) and self._pattern is not None and self._pattern.search(text) is not None
+
+    def without(self, addresses: Iterable[str]) -> list[str]:
+        """A recipient list without the person's addresses."""
+        return [a for a in addresses if str(a).strip().lower() not in self.marks.emails]
