@@ -10,6 +10,8 @@ import sys
 
 import typer
 
+from config.cli_privacy import cli_actor
+
 
 def register(app: typer.Typer, friendly, open_helpdesk, console) -> None:
     """Add the ``user`` and ``quarantine`` commands to ``app``, with the CLI's error handling and way of
@@ -38,7 +40,7 @@ def register(app: typer.Typer, friendly, open_helpdesk, console) -> None:
         """Add an account; the password is read from the terminal (or standard input), never from the command line."""
         password = read_password()
         with open_helpdesk() as helpdesk:
-            account = helpdesk.service.add_account(name, role, password)
+            account = helpdesk.service.add_account(name, role, password, actor=cli_actor())
         console.print(f"account {account.name} added ({account.role})")
 
 
@@ -48,7 +50,7 @@ def register(app: typer.Typer, friendly, open_helpdesk, console) -> None:
         """Change an account's password (read from the terminal or standard input)."""
         password = read_password()
         with open_helpdesk() as helpdesk:
-            helpdesk.service.set_password(name, password)
+            helpdesk.service.set_password(name, password, actor=cli_actor())
         console.print(f"password of {name} changed")
 
 
@@ -57,7 +59,7 @@ def register(app: typer.Typer, friendly, open_helpdesk, console) -> None:
     def user_remove(name: str) -> None:
         """Remove an account: it can no longer sign in; the history that names it stays."""
         with open_helpdesk() as helpdesk:
-            helpdesk.service.remove_account(name)
+            helpdesk.service.remove_account(name, actor=cli_actor())
         console.print(f"account {name} removed")
 
 

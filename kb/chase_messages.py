@@ -90,7 +90,7 @@ def compose(action, policy: HelpdeskPolicy, by_reference: dict, queries: list, n
 
 def digest(queries: list, now: datetime, poor: Sequence[str] = (), erased: Sequence[str] = ()) -> str:
     """New queries, drafts awaiting review, overdue inputs, replies at risk and poor ratings, in one email;
-    and, when the retention rule erased queries since yesterday, which."""
+    and, when the retention rule erased queries since the last digest, which."""
     today = now.date()
     new = [q for q in queries if q.status in ("new", "manual_triage", "routed", "reopened")
            and (q.received_on >= today - timedelta(days=3) or q.needs_manual_triage)]
@@ -114,7 +114,7 @@ def digest(queries: list, now: datetime, poor: Sequence[str] = (), erased: Seque
         section("Replies at risk", [f"{q.reference} target {q.target_reply_date}"
                                     + (" OVERDUE" if q.target_reply_date < today else "") for q in at_risk]),
         section("Poor ratings since yesterday", list(poor)),
-    ] + ([section("Personal data erased under the retention rule since yesterday", list(erased))] if erased else []))
+    ] + ([section("Personal data erased under the retention rule since the last digest", list(erased))] if erased else []))
 
 
 FEEDBACK_REMINDER = {

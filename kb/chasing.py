@@ -74,7 +74,7 @@ from kb.models import (
 )
 from kb.outbox import queue
 from kb.policy import HelpdeskPolicy
-from kb.privacy.retention import erased_since
+from kb.privacy.retention import erased_since_last_digest
 
 OPEN = list(OPEN_STATUSES)
 _OPEN_VALUES = frozenset(s.value for s in OPEN_STATUSES)
@@ -452,7 +452,7 @@ def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePol
             continue
         digest = action.kind == "digest"
         message = compose(action, policy, by_reference, listed, now, poor=poor_ratings(session, now) if digest else (),
-                          erased=erased_since(session, now - timedelta(days=1)) if digest else ())
+                          erased=erased_since_last_digest(session, now) if digest else ())
         if message is None:
             continue
         consultation = consultations.get(action.consultation_id) if action.consultation_id else None

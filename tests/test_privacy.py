@@ -244,7 +244,7 @@ def test_the_scheduler_anonymises_queries_closed_longer_ago_than_the_retention_p
 
         digest = session.scalars(select(OutboxMessage.body).where(OutboxMessage.kind == OutboxKind.DIGEST)
                                  .order_by(OutboxMessage.id.desc())).first()
-    assert digest is not None
+    assert f"Personal data erased under the retention rule since the last digest (1)\n  - {reference}" in digest
 
 
 # ------------------------------------------------------------------ audit
@@ -259,6 +259,10 @@ def test_reads_exports_erasures_and_changes_are_in_the_audit_trail(helpdesk, cli
     assert "maria" in result.output and "read" in result.output and "change: topics" in result.output
     by_account = cli("audit", "maria")
     assert reference in by_account.output and "read" in by_account.output
+    from config.cli_privacy import cli_actor
+
+    assert cli("user", "add", "victor", "--role", "viewer", input="a long enough password\n").exit_code == 0
+    assert "account victor added (viewer)" in cli("audit", cli_actor()).output  # cli:<system user>
 
 
 def test_the_console_records_who_opened_a_query_and_shows_its_erasure(helpdesk, tmp_path, clock):

@@ -6,12 +6,12 @@ closed before it, the same way as an erasure on request, and the digest reports 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kb.models import Query, QueryEvent, QueryStatus
+from kb.models import OutboxKind, OutboxMessage, Query, QueryEvent, QueryStatus
 
 #: The history's actor for what the retention rule erased.
 RETENTION = "retention"
@@ -32,8 +32,15 @@ def past_retention(session: Session, before: datetime, limit: int) -> list[Query
         .order_by(Query.closed_at, Query.id).limit(limit)))
 
 
+def erased_since_last_digest(session: Session, now: datetime) -> list[str]:
+    """References of the queries the retention rule erased since the last digest was queued (the last
+    week when there was none), for the next digest."""
+    last = session.scalar(select(func.max(OutboxMessage.created_at)).where(OutboxMessage.kind == OutboxKind.DIGEST))
+    return erased_since(session, last or now - timedelta(days=7))
+
+
 def erased_since(session: Session, since: datetime) -> list[str]:
-    """References of the queries the retention rule erased since ``since``, for the digest."""
+    """References of the queries the retention rule erased since ``since``."""
     return list(session.scalars(
         select(Query.reference).join(QueryEvent, QueryEvent.query_id == Query.id)
         .where(QueryEvent.kind == "erased", QueryEvent.actor == RETENTION, QueryEvent.at >= since)

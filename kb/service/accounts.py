@@ -16,13 +16,14 @@ from kb.accounts import (
     wait_before_next,
 )
 from kb.models import Account, AccountRole, LoginAttempt
+from kb.privacy import audit
 from kb.service.core import ServiceBase
 
 log = logging.getLogger("kb.service")
 
 
 class AccountUseCases(ServiceBase):
-    def add_account(self, name: str, role: str, password: str) -> AccountView:
+    def add_account(self, name: str, role: str, password: str, *, actor: str = "cli") -> AccountView:
         name, password = check_name(name), check_password(password)
         try:
             role_value = AccountRole(role)
@@ -36,17 +37,23 @@ class AccountUseCases(ServiceBase):
                 existing = Account(name=name, created_at=self.clock())
                 session.add(existing)
             existing.role, existing.password_hash, existing.removed_at = role_value, hasher().hash(password), None
+            audit.record(session, at=self.clock(), actor=actor, action="account", channel="cli",
+                         detail=f"account {name} added ({role_value.value})")
             return AccountView(name, role_value.value)
 
-    def set_password(self, name: str, password: str) -> None:
+    def set_password(self, name: str, password: str, *, actor: str = "cli") -> None:
         password = check_password(password)
         with self.unit_of_work() as session:
             self._account(session, name).password_hash = hasher().hash(password)
+            audit.record(session, at=self.clock(), actor=actor, action="account", channel="cli",
+                         detail=f"password of {name} changed")
 
-    def remove_account(self, name: str) -> None:
+    def remove_account(self, name: str, *, actor: str = "cli") -> None:
         """The account can no longer sign in; the history that names it stays."""
         with self.unit_of_work() as session:
             self._account(session, name).removed_at = self.clock()
+            audit.record(session, at=self.clock(), actor=actor, action="account", channel="cli",
+                         detail=f"account {name} removed")
 
     def accounts(self) -> list[AccountView]:
         with self.unit_of_work() as session:
