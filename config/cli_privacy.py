@@ -3,6 +3,7 @@
     helpdesk privacy map                               where personal data lives, and what erasure does
     helpdesk privacy export EMAIL|TELEGRAM_ID --out FILE.zip
     helpdesk privacy erase EMAIL|TELEGRAM_ID [--dry-run] [--yes] [--as NAME]
+    helpdesk privacy reapply                           after restoring a backup: erase again whom it still holds
     helpdesk audit QUERY|ACCOUNT                       who read, exported, erased or changed what
     helpdesk backup --out FILE                         an online copy of the SQLite store
 
@@ -46,6 +47,36 @@ def write_export(path: Path, export, helpdesk_name: str) -> None:
             archive.writestr(name, data)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
+
+
+#: The erasure log: one JSON line per erasure on request (requester ids and references, never a person's
+#: name or address), kept in the data folder beside the store and outside it, so that after a backup is
+#: restored `helpdesk privacy reapply` erases again whom the backup still holds.
+ERASURE_LOG = "erasures.jsonl"
+
+
+def log_erasure(data_dir: Path, erasure) -> None:
+    line = {"at": erasure.at.isoformat() if erasure.at else None, "by": erasure.by, "requesters": erasure.people,
+            "queries": erasure.references}
+    path = Path(data_dir) / ERASURE_LOG
+    with open(path, "a", encoding="utf-8") as log:
+        log.write(json.dumps(line) + "\n")
+        log.flush()
+        os.fsync(log.fileno())
+
+
+def read_erasure_log(data_dir: Path) -> list[int]:
+    path = Path(data_dir) / ERASURE_LOG
+    if not path.exists():
+        return []
+    ids: list[int] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                ids += [int(i) for i in json.loads(line)["requesters"]]
+            except (ValueError, KeyError, TypeError):
+                raise ValueError(f"{path}: line {number} is not an erasure record") from None
+    return sorted(set(ids))
 
 
 def register(app: typer.Typer, friendly, open_helpdesk, console) -> None:
@@ -106,8 +137,21 @@ def register(app: typer.Typer, friendly, open_helpdesk, console) -> None:
                     console.print("nothing changed")
                     return
             done = service.erase_person(who, actor=actor)
+            log_erasure(helpdesk.settings.data_dir, done)
         console.print(f"erased: {len(done.references)} quer{'y' if len(done.references) == 1 else 'ies'}, "
                       f"{sum(done.counts.values())} row(s), {len(done.files)} file(s) removed", highlight=False)
+
+    @privacy_app.command("reapply")
+    @friendly
+    def privacy_reapply(as_actor: str = typer.Option(None, "--as", help="Who erases again")) -> None:
+        """After restoring a backup: erase again every person erased since (from the data folder's erasure log)."""
+        with open_helpdesk() as helpdesk:
+            logged = read_erasure_log(helpdesk.settings.data_dir)
+            again = helpdesk.service.not_erased(logged)
+            for requester_id in again:
+                done = helpdesk.service.erase_person(f"requester:{requester_id}", actor=cli_actor(as_actor))
+                log_erasure(helpdesk.settings.data_dir, done)
+        console.print(f"{len(logged)} erased requester(s) in the log; {len(again)} erased again", highlight=False)
 
     @app.command()
     @friendly

@@ -283,3 +283,26 @@ def test_the_console_records_who_opened_a_query_and_shows_its_erasure(helpdesk, 
     service.erase_person(EMAIL, actor="dpo")
     page = maria.get(f"/queries/{reference}").text
     assert "Personal data erased on" in page and "by dpo" in page and NAME not in page
+
+
+def test_a_restored_backup_forgets_again_whom_it_still_remembers(helpdesk, cli, tmp_path, clock, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("helpdesk backup copies a SQLite store (PostgreSQL: pg_dump)")
+    seed(helpdesk, tmp_path, clock)
+    backup = tmp_path / "backup.db"
+    assert cli("backup", "--out", str(backup)).exit_code == 0
+    assert cli("privacy", "erase", EMAIL, "--yes", "--as", "dpo").exit_code == 0
+    assert EMAIL not in (tmp_path / "erasures.jsonl").read_text()
+
+    helpdesk.engine.dispose()  # the helpdesk is stopped, the backup put back
+    for leftover in ("helpdesk.db-wal", "helpdesk.db-shm"):
+        (tmp_path / leftover).unlink(missing_ok=True)
+    (tmp_path / "helpdesk.db").write_bytes(backup.read_bytes())
+    backup.unlink()
+    assert columns_holding(helpdesk, [EMAIL])
+
+    result = cli("privacy", "reapply", "--as", "dpo")
+    assert result.exit_code == 0, result.output
+    assert "1 erased again" in result.output
+    assert columns_holding(helpdesk, JURGEN) == []
+    assert cli("privacy", "reapply").output.strip().endswith("0 erased again")

@@ -123,6 +123,8 @@ FILES: tuple[DataFile, ...] = (
              "removed when addressed to the person, about their queries, or mentioning them"),
     DataFile("topic-model.npz", N, "the topic model: a vocabulary and weights learnt from the Q&A bank and from "
              "specialist-confirmed queries after anonymisation, so no requester's name, address or phone", "kept"),
+    DataFile("erasures.jsonl", N, "the erasure log: requester ids and query references erased on request, "
+             "never a name or an address (for `helpdesk privacy reapply` after a backup is restored)", "kept"),
     DataFile("cache/*", N, "the saved Q&A index, stemmed concepts and the language model: the public Q&A bank only",
              "kept"),
 )

@@ -51,10 +51,14 @@ class Who:
 
     email: str | None = None
     chat_id: int | None = None
+    #: ``requester:ID``: a requester named by the store's id (how the erasure log names them).
+    requester_id: int | None = None
 
     @classmethod
     def parse(cls, text: str) -> "Who":
         value = (text or "").strip()
+        if found := re.fullmatch(r"requester:(\d{1,18})", value):
+            return cls(requester_id=int(found.group(1)))
         if re.fullmatch(r"-?\d{1,20}", value):
             return cls(chat_id=int(value))
         if _EMAIL.match(value):
@@ -112,7 +116,9 @@ def marks_of(requesters: Iterable[Requester], texts: Iterable[str | None] = ()) 
 
 def find_person(session: Session, who: Who) -> Footprint:
     """Everything held about ``who``; ``PersonNotFoundError`` when nothing is."""
-    condition = (func.lower(Requester.email) == who.email) if who.email else (Requester.telegram_chat_id == who.chat_id)
+    condition = (func.lower(Requester.email) == who.email if who.email else
+                 Requester.telegram_chat_id == who.chat_id if who.chat_id is not None else
+                 Requester.id == who.requester_id)
     requesters = list(session.scalars(select(Requester).where(condition)))
     marks = marks_of(requesters)
     if who.email:

@@ -18,8 +18,10 @@ from itertools import groupby
 from pathlib import Path
 from typing import Protocol
 
+from sqlalchemy import select
+
 from kb.db import forget_former_values
-from kb.models import Query
+from kb.models import Query, Requester
 from kb.privacy import audit
 from kb.privacy.erasure import Eraser, Erasure, requester_has_other_queries
 from kb.privacy.export import PersonalExport, export_footprint
@@ -119,6 +121,13 @@ class PrivacyUseCases(ServiceBase):
             self._remove(files)
             forget_former_values(self.sessions.kw["bind"])
         return [q.reference for q in queries]
+
+    def not_erased(self, requester_ids: Iterable[int]) -> list[int]:
+        """Which of these requesters the store holds with their identity (after a backup was restored)."""
+        ids = sorted(set(requester_ids))
+        with self.unit_of_work() as session:
+            return list(session.scalars(select(Requester.id).where(Requester.id.in_(ids),
+                                                                  Requester.erased_at.is_(None))))
 
     def record_read(self, reference: str, *, actor: str, channel: str, what: str = "personal details") -> None:
         """Record that ``actor`` read a query's personal details (the CLI's ``show``)."""
