@@ -135,5 +135,6 @@ class Scrubber:
         return bool(text) and self._pattern is not None and self._pattern.search(text) is not None
 
     def without(self, addresses: Iterable[str]) -> list[str]:
-        """A recipient list without the person's addresses."""
-        return [a for a in addresses if str(a).strip().lower() not in self.marks.emails]
+        """A recipient list without the person's addresses and Telegram chats."""
+        mine = self.marks.emails | {str(c) for c in self.marks.chat_ids}
+        return [a for a in addresses if str(a).strip().lower() not in mine]
