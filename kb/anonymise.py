@@ -87,7 +87,9 @@ def _flexible(word: str) -> str:
     return "".join(out)
 
 
-def _phrase(text: str) -> str:
+def phrase_pattern(text: str) -> str:
+    """``text`` as a regex: its words in order, any whitespace between them, an accented letter also
+    matching its plain form."""
     return r"\s+".join(_flexible(w) for w in text.split())
 
 
@@ -95,7 +97,7 @@ def _name_part(part: str, *, whole: bool) -> str:
     """A name to match case-insensitively; a part that is also a function word ("May", "Will")
     matches only when capitalised, so "may" and "will" in the text survive."""
     if whole or content_words(part) or not part[:1].isalpha():
-        return _phrase(part)
+        return phrase_pattern(part)
     return f"(?-i:{re.escape(part[0].upper())}){_flexible(part[1:])}"
 
 
@@ -244,7 +246,7 @@ def _replace_organisations(p: _Pass, organisations: Iterable[str]) -> None:
         if len(core) >= 2:
             cores.setdefault(core, org)
     for core in sorted(cores, key=len, reverse=True):
-        rx = re.compile(rf"(?<![\w\[]){_phrase(core)}(?:,?[ \t]+{ORG_SUFFIX})*(?![\w])", re.IGNORECASE)
+        rx = re.compile(rf"(?<![\w\[]){phrase_pattern(core)}(?:,?[ \t]+{ORG_SUFFIX})*(?![\w])", re.IGNORECASE)
 
         def organisation(m: re.Match[str]) -> str:
             after = m.string[m.end():].lstrip(" \t")

@@ -10,12 +10,11 @@ and however it is cased; short lines and JSON values have their marks replaced o
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kb.anonymise import anonymise
+from kb.anonymise import anonymise, phrase_pattern
 from kb.letter_patterns import PHONE_CANDIDATE, PHONE_LABEL
 
 ERASED = "[erased]"
@@ -39,10 +38,6 @@ def phones_in(text: str) -> set[str]:
             if len(digits) >= 9 or (len(digits) >= 7 and (labelled or match.group().lstrip().startswith("+"))):
                 found.add(digits)
     return found
-
-
-def _fold(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 @dataclass
@@ -86,26 +81,12 @@ class Scrubber:
         self.marks = marks
         patterns = [re.escape(e) for e in sorted(marks.emails, key=len, reverse=True)]
         names = sorted({*marks.names, *(marks.name_parts() if name_parts else ())}, key=len, reverse=True)
-        patterns += [self._flexible(n) for n in names if n.strip()]
+        patterns += [r"(?<!\w)" + phrase_pattern(n) + r"(?!\w)" for n in names if n.strip()]
         patterns += [r"(?<!\d)" + r"[\s.\-()/]*".join(d) + r"(?!\d)"
                      for d in sorted(marks.phones, key=len, reverse=True)]
         patterns += [rf"(?<!\d){c}(?!\d)" for c in sorted(marks.chat_ids, key=lambda c: -len(str(c)))]
         self._pattern = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
         self._names = sorted(marks.names)
-
-    @staticmethod
-    def _flexible(name: str) -> str:
-        """``name`` as a whole-word regex where an accented letter also matches its plain form."""
-        out = []
-        for char in name.strip():
-            plain = _fold(char)
-            if char.isspace():
-                out.append(r"\s+")
-            elif plain and plain != char:
-                out.append(f"(?:{re.escape(char)}|{re.escape(plain)})")
-            else:
-                out.append(re.escape(char))
-        return r"(?<!\w)" + "".join(out) + r"(?!\w)"
 
     def line(self, text: str | None) -> str | None:
         """``text`` with each mark replaced by ``[erased]`` (a subject, a history line)."""
