@@ -61,7 +61,7 @@ def seed(helpdesk, tmp_path: Path, clock) -> str:
     service = helpdesk.service
     service.submit_query(QuerySubmission(text="¿Cuántas horas extra puede trabajar un empleado a la semana?",
                                          channel=Channel.TELEGRAM, telegram_chat_id=ANA_CHAT, name=ANA,
-                                         source_key="tg:1"))
+                                         organisation=f"{ANA} Consultores", source_key="tg:1"))
     with unit_of_work(helpdesk.sessions) as session:
         reference = session.scalar(select(Query.reference).join(Requester).where(Requester.email == EMAIL))
     service.send_reply(reference, "specialist", f"Dear {NAME},\n\nThe ILO Hours of Work Convention limits "

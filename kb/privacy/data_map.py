@@ -13,7 +13,7 @@ MAY_MENTION   written by staff or the system about a query (drafts,       anonym
               replies, inputs, emails sent, history): may quote or name
               the requester
 ORIGINAL      bytes as they came: raw emails, attachments                 removed
-PROFILE       facts the reports count, identifying no one alone: sector,  kept
+PROFILE       facts the reports count, identifying no one alone: sector,  kept (a name in it replaced)
               country, region, type of requester, organisation
 STAFF         names the helpdesk's own people (accounts, focal points)    kept
 NOTHING       ids, dates, statuses, codes, the Q&A bank's public text     kept
@@ -45,7 +45,7 @@ ON_ERASURE = {
     Holds.THEIR_WORDS: "anonymised",
     Holds.MAY_MENTION: "anonymised",
     Holds.ORIGINAL: "removed",
-    Holds.PROFILE: "kept",
+    Holds.PROFILE: "kept (the person's name replaced where it appears)",
     Holds.STAFF: "kept",
     Holds.NOTHING: "kept",
 }

@@ -108,7 +108,7 @@ class Eraser:
             self.result.note(table, row.chat_id, "removed")  # type: ignore[attr-defined]
             return
         for column, holds in COLUMNS[table].items():
-            if holds in (Holds.PROFILE, Holds.STAFF, Holds.NOTHING):
+            if holds in (Holds.STAFF, Holds.NOTHING):
                 continue
             before = getattr(row, column)
             after = self._erase_value(table, column, holds, before, self.own)
@@ -124,11 +124,14 @@ class Eraser:
     def _verb(table: str, column: str, holds: Holds) -> str:
         if (table, column) in MESSAGE_KEYS:
             return "replaced by a digest"
-        return {Holds.IDENTITY: "cleared", Holds.ORIGINAL: "removed"}.get(holds, "anonymised")
+        return {Holds.IDENTITY: "cleared", Holds.ORIGINAL: "removed", Holds.PROFILE: "name replaced"}.get(holds,
+                                                                                                 "anonymised")
 
     def _erase_value(self, table: str, column: str, holds: Holds, value, scrub: Scrubber):
         if value is None:
             return None
+        if holds is Holds.PROFILE:  # kept, unless it names the person ("Jürgen Weber Consulting")
+            return scrub.line(value) if isinstance(value, str) else value
         if holds is Holds.ORIGINAL:
             return b"" if isinstance(value, (bytes, bytearray, memoryview)) else value
         if (table, column) in MESSAGE_KEYS:
