@@ -8,6 +8,10 @@ Short texts are where detectors go wrong ("passports" reads as French to a
 model of 97 languages), so the decision has four steps, each named in the
 guess's ``reason``:
 
+0. **Another script.** When most letters of the text are in a script none of the helpdesk's
+   languages is written in (Hangul, kana and Han, Cyrillic, Arabic... for English, French and
+   Spanish), it is another language, however short: "労働時間" is no English word the
+   model is unsure about. ``code`` is the model's best other language.
 1. **Too short to tell.** Fewer than ``MIN_LETTERS`` letters ("ok", "?"):
    the caller's default (the chat's or the helpdesk's language), with
    ``confident=False``.
@@ -39,6 +43,7 @@ guess's ``reason``:
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -60,6 +65,12 @@ TIE_WORDS = 8
 SHORT_OTHER = 0.5
 #: How much likelier than any one other language a helpdesk language is taken to be beforehand.
 OTHER_PRIOR = 10.0
+#: From this share of its letters in a script none of the helpdesk's languages uses, a text is another language.
+OTHER_SCRIPT_SHARE = 0.3
+#: The script each language is written in (by the first word of its letters' Unicode names); unlisted: Latin.
+SCRIPTS = {"ar": "ARABIC", "fa": "ARABIC", "ur": "ARABIC", "ru": "CYRILLIC", "uk": "CYRILLIC", "bg": "CYRILLIC",
+           "sr": "CYRILLIC", "mk": "CYRILLIC", "el": "GREEK", "he": "HEBREW", "hi": "DEVANAGARI", "th": "THAI",
+           "ko": "HANGUL", "ja": "CJK", "zh": "CJK"}
 
 DATA_DIR = Path(__file__).parent / "data"
 _FUNCTION_WORDS = {"en": ENGLISH, "fr": FRENCH, "es": SPANISH}
@@ -191,9 +202,30 @@ class LanguageDetector:
             return None
         return max(counts, key=counts.__getitem__)
 
+    def foreign_script(self, text: str) -> str | None:
+        """The script most of ``text``'s letters are in, when none of the helpdesk's languages uses it."""
+        own = {SCRIPTS.get(code, "LATIN") for code in self.supported}
+        counts: dict[str, int] = {}
+        for ch in text:
+            if ch.isalpha():
+                script = _script(ch)
+                counts[script] = counts.get(script, 0) + 1
+        letters = sum(counts.values())
+        if not letters:
+            return None
+        other = {s: n for s, n in counts.items() if s not in own}
+        if not other or sum(other.values()) / letters < OTHER_SCRIPT_SHARE:
+            return None
+        return max(other, key=other.__getitem__)
+
     def detect(self, text: str, default: str | None = None) -> LanguageGuess:
         """The language of ``text``; ``default`` (else the detector's) when it is too short to tell."""
         fallback = default if default in self.supported else self.default
+        foreign = self.foreign_script(text)
+        if foreign is not None:
+            _, (other_code, other_p) = self.scores(text)
+            return LanguageGuess(other_code if other_code != "und" else foreign.lower(), other_p, False,
+                                 reason=f"written in {foreign.lower()} script")
         if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
             return LanguageGuess(fallback, 0.0, True, confident=False, reason="too short to tell")
         mine, (other_code, other_p) = self.scores(text)
@@ -218,6 +250,20 @@ class LanguageDetector:
             return LanguageGuess(fallback, share.get(fallback, 0.0), True, confident=False,
                                  reason="too short to tell")
         return LanguageGuess(best, share[best], True, confident=False, reason="language model, unsure")
+
+
+def _script(ch: str) -> str:
+    """A letter's script, by the first word of its Unicode name; kana and Han count as one (CJK)."""
+    if ch.isascii():
+        return "LATIN"
+    name = unicodedata.name(ch, "UNKNOWN")
+    first = name.split(" ", 1)[0]
+    if first in ("HIRAGANA", "KATAKANA", "CJK", "HALFWIDTH", "FULLWIDTH") and not name.startswith(
+            ("FULLWIDTH LATIN", "HALFWIDTH HANGUL")):
+        return "CJK"
+    if name.startswith("FULLWIDTH LATIN"):
+        return "LATIN"
+    return first
 
 
 def detect_language(text: str, supported: Sequence[str] = ("en", "fr", "es"),

@@ -2,9 +2,12 @@
 
 Helpers of ``ingest.parsing`` that work on bytes and strings, not on MIME structure:
 
-* ``decode_bytes``: the charset ladder. Labels that the WHATWG Encoding Standard (and every
-  browser and mail reader) treats as Windows-1252 (``iso-8859-1``, ``latin1``, ``us-ascii``...) are
-  decoded as Windows-1252, so Outlook's curly quotes, dashes and euro sign survive.
+* ``decode_bytes``: the charset ladder. A label is read with the superset that mail software
+  really writes under it, as the WHATWG Encoding Standard (and every browser and mail reader) does:
+  ``iso-8859-1``, ``latin1``, ``us-ascii``... as Windows-1252 (Outlook's curly quotes, dashes and
+  euro sign survive), ``gb2312`` and ``gbk`` as GB18030, ``ks_c_5601-1987`` and ``euc-kr`` as
+  Windows-949, ``shift_jis`` as Windows-31J. Only when the label is missing, unknown or plainly
+  wrong (the bytes are not in that charset) is the charset detected (``charset-normalizer``).
 * ``clean_text`` / ``clean_line``: what we store is text a database accepts and a person can read:
   no NUL (PostgreSQL refuses it) or other C0 control characters except tab and line breaks, no
   lone surrogates left over from undecodable bytes.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from email.utils import parseaddr
 
 #: Labels the WHATWG Encoding Standard maps to windows-1252 (plus Python's spellings of them).
@@ -34,6 +38,26 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 def windows_1252(data: bytes) -> str:
     """Decode as WHATWG's windows-1252 (never fails)."""
     return data.decode("latin-1").translate(_C1_AS_1252)
+
+
+#: Codecs read as the superset their label stands for in real mail (WHATWG Encoding Standard): a
+#: "gb2312" body from a Chinese mail client holds GBK characters, a "ks_c_5601-1987" one Windows-949's.
+SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "euc_kr": "cp949", "shift_jis": "cp932", "big5": "big5hkscs",
+             "iso8859-9": "cp1254", "tis-620": "cp874", "iso8859-11": "cp874"}
+#: Labels Python does not know, and the codec mail software means by them.
+LABELS = {"x-gbk": "gb18030", "csgb2312": "gb18030", "x-sjis": "cp932", "windows-31j": "cp932",
+          "ms_kanji": "cp932", "csshiftjis": "cp932", "x-euc-kr": "cp949", "windows-949": "cp949",
+          "iso-8859-8-i": "iso8859-8", "x-mac-roman": "mac-roman", "x-x-big5": "big5hkscs", "windows-874": "cp874"}
+
+
+def _codec(label: str) -> str | None:
+    """The codec to read a declared charset with: its superset, else itself; None when unknown."""
+    label = label.strip().strip("\"'").lower()
+    try:
+        name = codecs.lookup(LABELS.get(label, label)).name
+    except LookupError:
+        return None
+    return SUPERSETS.get(name, name)
 
 
 def _family(label: str) -> str | None:
@@ -63,34 +87,95 @@ def _lenient(data: bytes, charset: str) -> tuple[str, int, int]:
 
 
 def decode_bytes(data: bytes, declared: str | None) -> str:
-    """The charset ladder: declared (if known), UTF-8, each damaged by as little as possible, else Windows-1252.
+    """The charset ladder: declared (read as its superset), UTF-8, each damaged by as little as possible,
+    else the detected charset, else Windows-1252.
 
-    A Latin-1 or Windows-1252 label means Windows-1252 (as WHATWG and browsers read it). An ASCII
-    label says nothing about 8-bit bytes: those are read as UTF-8 if they are valid UTF-8, else
-    as Windows-1252.
+    A Latin-1 or Windows-1252 label means Windows-1252 (as WHATWG and browsers read it), unless the
+    bytes are UTF-8 with some non-ASCII character, which no Latin-1 text is by chance: then the label
+    is plainly wrong. An ASCII label says nothing about 8-bit bytes: those are read as UTF-8 if they
+    are valid UTF-8, else as a missing label.
 
     Text that is not valid in any charset of the ladder is read in the one with the fewest invalid
     sequences, each replaced by U+FFFD, unless Windows-1252 (which cannot fail) damages less: it
     would turn every character that charset read correctly into mojibake. So a UTF-8 body with one
     stray Latin-1 byte loses that one character, not every accent; a Latin-1 body labelled UTF-8,
-    where every accent is invalid and none reads correctly, is still read as Windows-1252.
+    where every accent is invalid and none reads correctly, is still read as Windows-1252. Before
+    falling back to Windows-1252, a charset detector is asked: a Chinese, Japanese, Korean, Cyrillic,
+    Greek... body without a usable label reads as its script instead of as Latin mojibake.
     """
     family = _family(declared) if declared else None
     if family == "windows-1252":
-        return windows_1252(data)
+        return _utf8_mislabelled(data) or windows_1252(data)
     ladder = ["utf-8"]
-    if declared and family is None:
-        try:
-            ladder.insert(0, codecs.lookup(declared).name)
-        except LookupError:
-            pass
+    codec = _codec(declared) if declared and family is None else None
+    if codec is not None and codec != "utf-8":
+        ladder.insert(0, codec)
     for charset in ladder:
         try:
             return data.decode(charset)
         except UnicodeDecodeError:
             continue
     text, replaced, correct = min((_lenient(data, charset) for charset in ladder), key=lambda r: r[1])
-    return text if correct > replaced else windows_1252(data)
+    if correct > replaced:
+        return text
+    return _detected(data) or windows_1252(data)
+
+
+def _utf8_mislabelled(data: bytes) -> str | None:
+    """``data`` as UTF-8 when it is valid UTF-8 holding some non-ASCII character (a Latin-1 label then lies)."""
+    if data.isascii():
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+#: Below this share of letters outside the Latin script, a detected charset is not trusted over
+#: Windows-1252: among Latin code pages detectors guess, and Windows-1252 is what senders write.
+_NON_LATIN_SHARE = 0.5
+
+
+def _detected(data: bytes) -> str | None:
+    """``data`` in the charset ``charset-normalizer`` finds, when that reads it as a non-Latin script."""
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+    except Exception:  # noqa: BLE001 - a detector's failure only means the Windows-1252 fallback
+        return None
+    if best is None or best.encoding in ("ascii", "utf_8"):
+        return None
+    try:
+        text = data.decode(best.encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    letters = [ch for ch in text if ch.isalpha() and not ch.isascii()]
+    if not letters:
+        return None
+    non_latin = sum(1 for ch in letters if not unicodedata.name(ch, "LATIN").startswith("LATIN"))
+    return text if non_latin / len(letters) >= _NON_LATIN_SHARE else None
+
+
+_ENCODED_WORD_CHARSET = re.compile(r"=\?([^?*\s]+)(\*[^?]*)?\?([bBqQ])\?")
+
+
+def superset_words(value: str) -> str:
+    """A header value whose RFC 2047 encoded words name the superset of their charset ("=?gb2312?" as
+    "=?gb18030?"), so that a GBK character in a "gb2312" subject is read, not replaced."""
+    if "=?" not in value:
+        return value
+
+    def relabel(match: re.Match) -> str:
+        label = match.group(1)
+        codec = None if _family(label) else _codec(label)
+        try:
+            same = codec is None or codecs.lookup(label).name == codec
+        except LookupError:  # a label only mail software knows ("x-gbk"): Python reads it under our name
+            same = False
+        return match.group(0) if same else f"=?{codec}{match.group(2) or ''}?{match.group(3)}?"
+
+    return _ENCODED_WORD_CHARSET.sub(relabel, value)
 
 
 def unescape_surrogates(text: str) -> str:

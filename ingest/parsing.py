@@ -2,12 +2,17 @@
 
 Policy: parse from bytes with the standard library's modern API, never decode
 to ``str`` first. Raw 8-bit header bytes are read as UTF-8 (RFC 6532; at the
-top level anything else is quarantined as forged). Every body part goes through
-one charset ladder (``ingest.mime_text.decode_bytes``: Latin-1 and ASCII labels
-read as Windows-1252 like browsers do, then UTF-8, then Windows-1252, which
-cannot fail), so a wrong or unknown label costs accents at worst, never the
-message. Every text field produced is cleaned of NUL and other control
+top level anything else is quarantined as forged, except in a bounce). Every body
+part goes through one charset ladder (``ingest.mime_text.decode_bytes``: each
+label read as the superset browsers read it as, Latin-1 and ASCII as Windows-1252,
+gb2312 as GB18030..., then UTF-8, then a detected charset for a non-Latin script,
+then Windows-1252, which cannot fail), and encoded words in headers get the same
+supersets, so a wrong or unknown label costs accents at worst, never the message. Every text field produced is cleaned of NUL and other control
 characters (PostgreSQL refuses NUL); the raw bytes are kept untouched.
+
+Mail no person will read an answer to (bounces, auto-replies, lists, spam...) is recognised in
+``ingest.automatic``, with the sign that told; it is never answered, so a missing From, a missing
+Message-ID or a MIME structure cut short by the MTA are no reason to set it aside.
 
 A message we cannot trust (broken MIME, no Message-ID, no sender, a header
 injection, too large, an archive or executable attached) is not dropped and
@@ -35,6 +40,7 @@ from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 from email.utils import getaddresses
 
+from ingest.automatic import ABUSE_REPORT, BOUNCE, BounceFacts, bounce_facts, recognise
 from ingest.mime_text import (
     attachment_name,
     clean_line,
@@ -42,6 +48,7 @@ from ingest.mime_text import (
     decode_bytes,
     inline_forward,
     subject_kind,
+    superset_words,
     unescape_surrogates,
 )
 from kb.inbound import InboundAttachment, InboundEmail
@@ -55,14 +62,6 @@ BLOCKED_TYPES = ("application/zip", "application/x-zip-compressed", "application
                  "application/x-7z-compressed", "application/x-msdownload", "application/x-msdos-program",
                  "application/java-archive")
 FORWARDED_TYPES = ("message/rfc822", "message/global")
-#: Out-of-office subjects (English, French, Spanish, German, Lotus Notes) for replies without RFC 3834 headers.
-AUTO_SUBJECT = re.compile(
-    r"^\s*(out of (the )?office\b(?! hours)|automatic reply|auto(matic)?[- ]?(reply|response)|autoreply"
-    r"|message d['’]absence|r[ée]ponse automatique|absente? du bureau|absence du bureau"
-    r"|fuera de (la )?oficina|respuesta autom[áa]tica|abwesenheitsnotiz|automatische antwort"
-    r"|auto:.*\bis out of (the )?office|\[auto[- ]generated\])",
-    re.IGNORECASE,
-)
 #: What fits the store: longer subjects and names are cut (the raw message keeps them), longer ids ignored.
 MAX_SUBJECT, MAX_NAME, MAX_ADDRESS, MAX_ID = 255, 200, 320, 400
 STRUCTURAL_DEFECTS = (email_errors.NoBoundaryInMultipartDefect, email_errors.StartBoundaryNotFoundDefect,
@@ -79,7 +78,7 @@ class _Policy(policy.EmailPolicy):
 
     def header_fetch_parse(self, name, value):
         if isinstance(value, str):
-            value = unescape_surrogates(value)
+            value = superset_words(unescape_surrogates(value))
         key = (name.lower(), value)
         parsed = self._parsed.get(key)
         if parsed is None:
@@ -197,29 +196,6 @@ def _authentication_failed(msg: EmailMessage) -> bool:
     return bool(results.get("spf", set()) & {"fail", "softfail"})
 
 
-def _automatic(msg: EmailMessage, sender: str | None, subject: str) -> str | None:
-    """RFC 3834 and the common vendor signs of mail that no person wrote."""
-    if msg.get_content_type() == "multipart/report" and msg.get_param("report-type") == "delivery-status":
-        return "bounce"
-    if sender and re.match(r"^(mailer-daemon|postmaster)@", sender, re.IGNORECASE):
-        return "bounce"
-    if msg.get("X-Failed-Recipients"):
-        return "bounce"
-    auto = (_header(msg, "Auto-Submitted") or "no").strip().lower()
-    if auto != "no" or msg.get("X-Autoreply") or msg.get("X-Autorespond") or msg.get("X-Auto-Response-Suppress"):
-        return "auto-reply"
-    if (_header(msg, "Precedence") or "").strip().lower() in ("bulk", "junk", "list", "auto_reply"):
-        return "bulk"
-    if msg.get("List-Id") or msg.get("List-Unsubscribe"):
-        return "bulk"
-    if AUTO_SUBJECT.match(subject):
-        return "auto-reply"
-    return_path = _raw_values(msg, "Return-Path")
-    if return_path and re.fullmatch(r"\s*<\s*>\s*", return_path[0]):
-        return "bounce"  # the null sender, not an auto-reply: a delivery notification (RFC 5321 4.5.5)
-    return None
-
-
 def _bounced_ids(msg: EmailMessage) -> tuple[str, ...]:
     """The Message-IDs a bounce quotes: in its returned headers or message, or in its text (plain bounces)."""
     ids: list[str] = []
@@ -287,6 +263,8 @@ def _body(msg: EmailMessage, limits: Limits, linesep: str, depth: int = 0) -> _B
     """The text (plain parts, else HTML as text), attachments, and forwarded messages (checked alike)."""
     plain: list[str] = []
     html: list[str] = []
+    #: Named inline text parts (a ".txt" the mail client shows in the body): the body when there is no other.
+    named: list[str] = []
     body = _Body()
     for part in _own_parts(msg):
         content_type = part.get_content_type()
@@ -310,11 +288,14 @@ def _body(msg: EmailMessage, limits: Limits, linesep: str, depth: int = 0) -> _B
         data = part.get_payload(decode=True) or b""
         if filename or part.get_content_disposition() == "attachment":
             body.attachments.append(_attachment(attachment_name(filename, "attachment"), content_type, data, limits))
+            if content_type == "text/plain" and part.get_content_disposition() != "attachment":
+                named.append(clean_text(decode_bytes(data, part.get_content_charset())))
         elif content_type == "text/plain":
             plain.append(clean_text(decode_bytes(data, part.get_content_charset())))
         elif content_type == "text/html":
             html.append(clean_text(html_to_text(clean_text(decode_bytes(data, part.get_content_charset())))))
-    text = "\n\n".join(p.strip() for p in plain if p.strip()) or "\n\n".join(h for h in html if h)
+    text = ("\n\n".join(p.strip() for p in plain if p.strip()) or "\n\n".join(h for h in html if h)
+            or "\n\n".join(n.strip() for n in named if n.strip()))
     body.text = text.replace("\r\n", "\n").strip()
     return body
 
@@ -323,7 +304,7 @@ def _ids(msg: EmailMessage, name: str) -> list[str]:
     return [i for i in MESSAGE_ID.findall(clean_text(_header(msg, name))) if len(i) <= MAX_ID]
 
 
-def _headers(msg: EmailMessage) -> dict:
+def _headers(msg: EmailMessage, size: int) -> dict:
     """What the headers say, in ``InboundEmail`` fields; a quarantined message keeps it too."""
     subject = _header(msg, "Subject") or ""
     if "\r" in subject or "\n" in subject:
@@ -332,35 +313,51 @@ def _headers(msg: EmailMessage) -> dict:
     sender, sender_name = _sender(msg)
     message_id = clean_text(_header(msg, "Message-ID")).strip()
     message_id = (MESSAGE_ID.findall(message_id) or [message_id])[0][:MAX_ID] or None
+    automatic = recognise(msg, sender, subject, size)
     return dict(
         sender=sender, sender_name=sender_name, subject=subject.strip()[:MAX_SUBJECT] or None, message_id=message_id,
         in_reply_to=(_ids(msg, "In-Reply-To") or [None])[0], references=tuple(_ids(msg, "References")),
         recipients=_recipients(msg), authentication_failed=_authentication_failed(msg),
-        automatic=_automatic(msg, sender, subject),
+        automatic=automatic.kind if automatic else None, automatic_reason=automatic.reason if automatic else None,
     )
 
 
 def _parse(raw: bytes, limits: Limits, known: dict) -> dict:
     try:
         _raw_headers(raw).decode("utf-8")
+        forged = None
     except UnicodeDecodeError:
-        raise _Quarantine("raw 8-bit header bytes that are not valid UTF-8") from None
+        forged = _Quarantine("raw 8-bit header bytes that are not valid UTF-8")
     too_large = len(raw) > limits.max_message_bytes
     msg = (BytesHeaderParser if too_large else BytesParser)(policy=POLICY).parsebytes(raw)
-    known.update(_headers(msg))
+    try:
+        known.update(_headers(msg, len(raw)))
+    except _Quarantine:
+        if forged:
+            raise forged from None
+        raise
+    if forged and known["automatic"] != BOUNCE:
+        # Raw non-UTF-8 header bytes are forged or broken mail, except from an MTA writing its report's subject
+        # in its local charset: a bounce is never answered and proves nothing but our own Message-IDs.
+        raise forged
     if too_large:
         raise _Quarantine(f"message is {len(raw) / 1048576:.1f} MB; "
                           f"the limit is {limits.max_message_bytes / 1048576:.0f} MB", fixable=True)
     automatic = known["automatic"]
-    if automatic == "bounce":  # often cut short by the MTA: its structure does not matter, its Message-IDs do
-        return dict(known, bounced_message_ids=_bounced_ids(msg))
-    defects = [d for part in _own_parts(msg) for d in part.defects if isinstance(d, STRUCTURAL_DEFECTS)]
-    if not known["sender"]:
-        raise _Quarantine("no valid From address")
-    if defects:
-        raise _Quarantine(f"broken MIME structure ({type(defects[0]).__name__})", fixable=True)
-    if not known["message_id"]:
-        raise _Quarantine("no Message-ID header")
+    if automatic in (BOUNCE, ABUSE_REPORT):
+        # Often cut short by the MTA, often from the null sender: its structure and From do not matter; what
+        # it returns (Message-IDs) and who failed do.
+        facts = bounce_facts(msg) if automatic == BOUNCE else BounceFacts()
+        return dict(known, bounced_message_ids=_bounced_ids(msg), failed_recipients=facts.failed,
+                    delivery_delayed=facts.delayed)
+    if not automatic:  # automatic mail is never answered: a missing From or a cut boundary changes nothing
+        defects = [d for part in _own_parts(msg) for d in part.defects if isinstance(d, STRUCTURAL_DEFECTS)]
+        if not known["sender"]:
+            raise _Quarantine("no valid From address")
+        if defects:
+            raise _Quarantine(f"broken MIME structure ({type(defects[0]).__name__})", fixable=True)
+        if not known["message_id"]:
+            raise _Quarantine("no Message-ID header")
     linesep = "\r\n" if b"\r\n" in _raw_headers(raw) else "\n"
     body = _body(msg, limits, linesep)
     kind = subject_kind(known["subject"])

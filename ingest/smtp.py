@@ -3,8 +3,9 @@
 Protocol: claim due rows in batches (the attempt is recorded and committed
 before sending) until nothing is due, over one SMTP connection per pass (TLS,
 STARTTLS or plain; password or XOAUTH2 login; reopened once if the server drops
-it), send each row with its fixed Message-ID, and mark it sent as soon as the
-server accepts it. Failure policy: if the server cannot be reached, every
+it), send each row with its fixed Message-ID (acknowledgements, notices and the
+other automatic messages to requesters from the null envelope sender, ``MAIL
+FROM:<>``), and mark it sent as soon as the server accepts it. Failure policy: if the server cannot be reached, every
 claimed row is marked failed and retried later with exponential backoff (see
 ``kb.outbox``), the rows not yet claimed waiting for the next pass; a
 recipient the server refuses fails only that row, for good when the reply is
@@ -380,7 +381,9 @@ class OutboxSender:
                 log.warning("SMTP server unavailable (%s); the rest of the outbox will be retried", exc)
                 raise _ServerGone(f"connect: {exc}") from exc
             try:
-                smtp.send_message(mail)
+                # The null envelope sender for what the helpdesk sends on its own to whoever wrote: nothing
+                # can bounce back into the mailbox as a question (kb.outbox.from_null_sender).
+                smtp.send_message(mail, from_addr="" if message.null_sender else None)
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
                 if not link.dropped():  # the server refused this row and stays with us
                     self._failed(report, message, describe(exc), permanent=is_permanent(exc))

@@ -15,7 +15,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,7 +36,7 @@ from kb.models import (
     RawEmail,
 )
 from kb.notices import quarantined_notice, rejection
-from kb.outbox import may_notify, queue
+from kb.outbox import last_sent_to, may_notify, queue
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 PENDING = "pending"
 
 REFERENCE_TAG = re.compile(r"\[([A-Z]{2,6}-\d{4}-\d{4,})\]")
-NO_REPLY = re.compile(r"^(no-?reply|do-?not-?reply|mailer-daemon|postmaster)@", re.IGNORECASE)
+#: How far back a bounce naming only its failed address is matched to what we sent that address.
+BOUNCE_LOOKBACK = timedelta(days=30)
 
 
 class Outcome(str, enum.Enum):
@@ -86,8 +87,14 @@ class InboundEmail:
     text: str = ""
     new_text: str = ""
     attachments: tuple[InboundAttachment, ...] = ()
-    automatic: str | None = None  # "auto-reply", "bounce" or "bulk"
+    #: Mail no person will read an answer to (the adapter decides; ``ingest.automatic``): "bounce",
+    #: "abuse-report", "challenge", "spam", "auto-reply", "no-reply" or "bulk", and the sign that told.
+    automatic: str | None = None
+    automatic_reason: str | None = None
     bounced_message_ids: tuple[str, ...] = ()
+    #: The addresses a bounce says failed, and whether it only reports a delay (the MTA keeps trying).
+    failed_recipients: tuple[str, ...] = ()
+    delivery_delayed: bool = False
     quarantine_reason: str | None = None
     #: True when the sender is a person who can fix the reason (a zip, a file over the limit, a broken
     #: message) and deserves a notice; False for forged, automatic or unreadable senders.
@@ -149,14 +156,20 @@ def decide(service, session: Session, email: InboundEmail, raw: RawEmail) -> Inb
         return finish(Outcome.QUARANTINED, detail=email.quarantine_reason)
     if email.message_id and _seen_message_id(session, email.message_id, raw):
         return finish(Outcome.DUPLICATE, detail=f"{email.message_id} was already received")
+    why = f"{email.automatic} ({email.automatic_reason})" if email.automatic_reason else email.automatic
+    if email.automatic == "spam" and not _released(raw):
+        # Held where the specialist looks at set-aside mail; releasing it processes it as a person's mail.
+        return finish(Outcome.QUARANTINED, detail=f"{email.automatic_reason or 'marked as spam'}: held for the "
+                                                  "specialist, never answered")
     if email.automatic == "bounce":
         return finish(Outcome.BOUNCE, *_bounce(service, session, email, now))
-    if email.automatic:
+    if email.automatic == "abuse-report":
+        return finish(Outcome.AUTOMATIC, *_abuse_report(service, session, email, now, why))
+    if email.automatic and email.automatic != "spam":
         query = _thread(session, email)[0]
         if query is not None:
             _store_message(session, email, query, now)
-        return finish(Outcome.AUTOMATIC, query.reference if query else None,
-                      f"{email.automatic}: recorded, not answered")
+        return finish(Outcome.AUTOMATIC, query.reference if query else None, f"{why}: recorded, not answered")
 
     query, replied_to = _thread(session, email)
     if query is not None:
@@ -246,7 +259,7 @@ def _asks_confidentiality(policy, subject: str | None) -> bool:
 
 def _notify_sender(service, session: Session, email: InboundEmail, notice, now: datetime) -> None:
     """An automatic notice to a real person, never to automatic senders, at most N a day per address."""
-    if not email.sender or NO_REPLY.match(email.sender) or email.automatic or email.authentication_failed:
+    if not email.sender or email.automatic or email.authentication_failed:
         return
     if not may_notify(session, email.sender, now, service.policy.mail.automatic_notices_per_day):
         log.info("notice to a sender withheld: automatic notices for today already sent (mail-loop guard)")
@@ -340,14 +353,53 @@ def _record_follow_up(service, session, query, email, replied_to, now):
                              sender=email.sender or "unknown sender", from_requester=from_requester, now=now)
 
 
+def _released(raw: RawEmail) -> bool:
+    """The specialist released this stored message from quarantine: their judgement overrides the spam filter's."""
+    return bool(raw.reason and raw.reason.startswith("released by "))
+
+
+def _sent_email(session: Session, email: InboundEmail, now: datetime) -> tuple[OutboxMessage | None, str]:
+    """What a bounce or report returns: the email of ours it quotes by Message-ID, else the last one we sent
+    to an address it says failed (a bounce often quotes nothing, or is cut short before the quote)."""
+    ids = [i for i in (*email.bounced_message_ids, email.in_reply_to, *email.references) if i]
+    if ids:
+        sent = session.scalar(select(OutboxMessage).where(OutboxMessage.email_message_id.in_(ids))
+                              .order_by(OutboxMessage.id.desc()).limit(1))
+        if sent is not None:
+            return sent, "by the Message-ID it returns"
+    for address in email.failed_recipients:
+        sent = last_sent_to(session, address, now - BOUNCE_LOOKBACK)
+        if sent is not None:
+            return sent, f"by the failed address {address}"
+    return None, ""
+
+
 def _bounce(service, session: Session, email: InboundEmail, now: datetime) -> tuple[str | None, str]:
     """Flag the query whose email bounced; a bounced routing email needs the specialist's attention."""
-    ids = [i for i in (*email.bounced_message_ids, email.in_reply_to, *email.references) if i]
-    sent = session.scalar(select(OutboxMessage).where(OutboxMessage.email_message_id.in_(ids))
-                          .order_by(OutboxMessage.id.desc()).limit(1)) if ids else None
+    sent, how = _sent_email(session, email, now)
+    failed = ", ".join(email.failed_recipients) or "an unknown address"
     if sent is None or sent.query_id is None:
-        return None, "bounce of a message we cannot identify"
+        return None, f"bounce of a message we cannot identify ({failed}; {email.automatic_reason or 'bounce'})"
     query = session.get(Query, sent.query_id)
-    what = f"{sent.kind.value} email to {', '.join(sent.recipients)} bounced"
-    service.record_event(session, query, "bounce", what + " — check the address", at=now, actor="mail system")
-    return query.reference, what
+    to = [a for a in email.failed_recipients if a in {r.lower() for r in sent.recipients}] or list(sent.recipients)
+    if email.delivery_delayed:
+        what = f"{sent.kind.value} email to {', '.join(to)} delayed: the mail system is still trying"
+    else:
+        what = f"{sent.kind.value} email to {', '.join(to)} bounced"
+    detail = what + ("" if email.delivery_delayed else " — check the address")
+    if not how.startswith("by the Message-ID"):
+        # Only our random Message-IDs prove a bounce answers our email; an address proves nothing, so say so.
+        detail += " (the bounce names the address but quotes none of our emails)"
+    service.record_event(session, query, "bounce", detail, at=now, actor="mail system")
+    return query.reference, f"{what} (found {how})"
+
+
+def _abuse_report(service, session: Session, email: InboundEmail, now: datetime, why: str) -> tuple[str | None, str]:
+    """A provider reporting one of our emails as spam: shown on its query, never answered."""
+    sent, _ = _sent_email(session, email, now)
+    if sent is None or sent.query_id is None:
+        return None, f"{why}: recorded, not answered"
+    query = session.get(Query, sent.query_id)
+    what = f"{sent.kind.value} email to {', '.join(sent.recipients)} was reported as spam by the recipient's provider"
+    service.record_event(session, query, "abuse report", what, at=now, actor="mail system")
+    return query.reference, f"{why}: {what}; not answered"

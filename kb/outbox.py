@@ -69,6 +69,8 @@ class OutgoingMessage:
     email_message_id: str | None
     attempts: int
     reference: str | None = None
+    #: Sent from the null envelope sender (``MAIL FROM:<>``): see ``from_null_sender``.
+    null_sender: bool = False
 
 
 def new_message_id(domain: str) -> str:
@@ -78,6 +80,37 @@ def new_message_id(domain: str) -> str:
 
 #: The kinds of mail the helpdesk sends on its own to whoever wrote (counted by the mail-loop guard).
 AUTOMATIC_KINDS = (OutboxKind.ACKNOWLEDGEMENT, OutboxKind.NOTICE)
+
+
+#: The Auto-Submitted header (RFC 3834) of what the helpdesk sends without a person writing it: answers to a
+#: message are "auto-replied", the rest "auto-generated". A row's own header wins; replies carry none.
+AUTO_SUBMITTED = {OutboxKind.ACKNOWLEDGEMENT: "auto-replied", OutboxKind.NOTICE: "auto-replied",
+                  OutboxKind.ROUTING: "auto-generated", OutboxKind.REMINDER: "auto-generated",
+                  OutboxKind.WARNING: "auto-generated", OutboxKind.DIGEST: "auto-generated",
+                  OutboxKind.FEEDBACK: "auto-generated"}
+
+
+def from_null_sender(kind: OutboxKind, consultation_id: int | None) -> bool:
+    """Whether an email goes out with the null envelope sender (``MAIL FROM:<>``, RFC 3834 3.3, RFC 5321 4.5.5).
+
+    Everything the helpdesk sends on its own to whoever wrote to it (acknowledgements, notices and
+    refusals, the holding message, the feedback reminder): a bounce or an autoresponder's answer to
+    it then goes nowhere, instead of arriving in the helpdesk's mailbox as a new question that is
+    acknowledged in turn. Routing emails, reminders to focal points and mail to the specialist keep
+    the helpdesk's address, so that their bounces come back and show on the query.
+    """
+    if kind in (OutboxKind.ACKNOWLEDGEMENT, OutboxKind.NOTICE, OutboxKind.FEEDBACK):
+        return True
+    return kind is OutboxKind.REMINDER and consultation_id is None  # the requester's holding message
+
+
+def last_sent_to(session: Session, address: str, since: datetime) -> OutboxMessage | None:
+    """The last email queued for ``address`` since ``since``: what a bounce naming only that address returns."""
+    quoted = '"' + address.lower().replace("\\", "\\\\").replace('"', '\\"') + '"'  # as in the JSON list
+    return session.scalar(select(OutboxMessage).where(
+        OutboxMessage.channel == Channel.EMAIL, OutboxMessage.created_at > since,
+        func.lower(cast(OutboxMessage.recipients, String)).contains(quoted, autoescape=True))
+        .order_by(OutboxMessage.id.desc()).limit(1))
 
 
 def may_notify(session: Session, address: str | None, now: datetime, per_day: int) -> bool:
@@ -168,9 +201,14 @@ def claim_due(session: Session, now: datetime, channel: Channel, limit: int = 50
         row.attempts += 1
         row.last_attempt_at = now
         row.due_at = now + LEASE
+        headers = dict(row.headers)
+        if row.channel is Channel.EMAIL and row.kind in AUTO_SUBMITTED:
+            headers.setdefault("Auto-Submitted", AUTO_SUBMITTED[row.kind])
         claimed.append(OutgoingMessage(row.id, row.kind.value, row.channel.value, tuple(row.recipients),
-                                       row.subject, row.body, dict(row.headers), row.email_message_id,
-                                       row.attempts, row.query.reference if row.query is not None else None))
+                                       row.subject, row.body, headers, row.email_message_id,
+                                       row.attempts, row.query.reference if row.query is not None else None,
+                                       null_sender=row.channel is Channel.EMAIL
+                                       and from_null_sender(row.kind, row.consultation_id)))
     return claimed
 
 
