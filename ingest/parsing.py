@@ -41,6 +41,7 @@ from email.parser import BytesHeaderParser, BytesParser
 from email.utils import getaddresses
 
 from ingest.automatic import ABUSE_REPORT, BOUNCE, BounceFacts, bounce_facts, recognise
+from ingest.large_parts import CUT_ABOVE, LargeParts
 from ingest.mime_text import (
     attachment_name,
     clean_line,
@@ -196,7 +197,7 @@ def _authentication_failed(msg: EmailMessage) -> bool:
     return bool(results.get("spf", set()) & {"fail", "softfail"})
 
 
-def _bounced_ids(msg: EmailMessage) -> tuple[str, ...]:
+def _bounced_ids(msg: EmailMessage, large: LargeParts | None = None) -> tuple[str, ...]:
     """The Message-IDs a bounce quotes: in its returned headers or message, or in its text (plain bounces)."""
     ids: list[str] = []
     for part in msg.walk():
@@ -206,7 +207,7 @@ def _bounced_ids(msg: EmailMessage) -> tuple[str, ...]:
                 payload = part.get_payload()
                 text = payload[0].as_string() if isinstance(payload, list) and payload else str(payload)
             elif ctype == "text/plain":
-                text = decode_bytes(part.get_payload(decode=True) or b"", part.get_content_charset())
+                text = decode_bytes(_payload(part, large), part.get_content_charset())
             else:
                 continue
         except (email_errors.MessageError, ValueError, LookupError, TypeError, AttributeError, IndexError):
@@ -225,13 +226,20 @@ def _own_parts(msg: EmailMessage):
             yield from _own_parts(part)
 
 
-def _forwarded(part: EmailMessage, linesep: str) -> tuple[EmailMessage, bytes]:
+def _payload(part: EmailMessage, large: LargeParts | None) -> bytes:
+    """A leaf part's decoded bytes (from the original bytes when its base64 was cut out: ``ingest.large_parts``)."""
+    return large.payload(part) if large is not None else part.get_payload(decode=True) or b""
+
+
+def _forwarded(part: EmailMessage, linesep: str, large: LargeParts | None = None) -> tuple[EmailMessage, bytes]:
     """A ``message/rfc822`` part: the message inside and its bytes (as they came, unless mis-encoded)."""
     payload = part.get_payload()
     inner = payload[0] if isinstance(payload, list) and payload else EmailMessage(policy=POLICY)
     out = io.BytesIO()
     BytesGenerator(out, mangle_from_=False, policy=POLICY.clone(max_line_length=None, linesep=linesep)).flatten(inner)
     data = out.getvalue()
+    if large is not None:
+        data = large.restore(data)
     cte = (_header(part, "Content-Transfer-Encoding") or "").strip().lower()
     if cte in ("base64", "quoted-printable"):  # forbidden for message/rfc822 (RFC 2046 5.2.1), yet seen
         try:
@@ -259,7 +267,7 @@ class _Body:
     forwards: list[tuple[tuple[str, str | None] | None, str]] = field(default_factory=list)
 
 
-def _body(msg: EmailMessage, limits: Limits, linesep: str, depth: int = 0) -> _Body:
+def _body(msg: EmailMessage, limits: Limits, linesep: str, depth: int = 0, large: LargeParts | None = None) -> _Body:
     """The text (plain parts, else HTML as text), attachments, and forwarded messages (checked alike)."""
     plain: list[str] = []
     html: list[str] = []
@@ -271,7 +279,7 @@ def _body(msg: EmailMessage, limits: Limits, linesep: str, depth: int = 0) -> _B
         if part.get_content_maintype() == "multipart":
             continue
         if content_type in FORWARDED_TYPES:
-            inner, data = _forwarded(part, linesep)
+            inner, data = _forwarded(part, linesep, large)
             try:
                 subject, sender = clean_line(_header(inner, "Subject")).strip(), _sender(inner)
             except _Quarantine:  # its own headers are its author's business, not the forwarder's
@@ -279,13 +287,13 @@ def _body(msg: EmailMessage, limits: Limits, linesep: str, depth: int = 0) -> _B
             default = f"{attachment_name(subject, 'forwarded message')}.eml"
             body.attachments.append(_attachment(attachment_name(part.get_filename(), default), content_type, data,
                                                 limits))
-            forwarded = _body(inner, limits, linesep, depth + 1) if depth < 5 else _Body()
+            forwarded = _body(inner, limits, linesep, depth + 1, large) if depth < 5 else _Body()
             body.forwards.append((sender if sender[0] else None, forwarded.text))
             continue
         if part.get_content_maintype() == "message":
             continue
         filename = part.get_filename()
-        data = part.get_payload(decode=True) or b""
+        data = _payload(part, large)
         if filename or part.get_content_disposition() == "attachment":
             body.attachments.append(_attachment(attachment_name(filename, "attachment"), content_type, data, limits))
             if content_type == "text/plain" and part.get_content_disposition() != "attachment":
@@ -329,7 +337,11 @@ def _parse(raw: bytes, limits: Limits, known: dict) -> dict:
     except UnicodeDecodeError:
         forged = _Quarantine("raw 8-bit header bytes that are not valid UTF-8")
     too_large = len(raw) > limits.max_message_bytes
-    msg = (BytesHeaderParser if too_large else BytesParser)(policy=POLICY).parsebytes(raw)
+    large = LargeParts(raw) if CUT_ABOVE < len(raw) and not too_large else None
+    if large is not None and not large.cut:
+        large = None
+    msg = (BytesHeaderParser if too_large else BytesParser)(policy=POLICY).parsebytes(
+        large.skeleton if large is not None else raw)
     try:
         known.update(_headers(msg, len(raw)))
     except _Quarantine:
@@ -348,7 +360,7 @@ def _parse(raw: bytes, limits: Limits, known: dict) -> dict:
         # Often cut short by the MTA, often from the null sender: its structure and From do not matter; what
         # it returns (Message-IDs) and who failed do.
         facts = bounce_facts(msg) if automatic == BOUNCE else BounceFacts()
-        return dict(known, bounced_message_ids=_bounced_ids(msg), failed_recipients=facts.failed,
+        return dict(known, bounced_message_ids=_bounced_ids(msg, large), failed_recipients=facts.failed,
                     delivery_delayed=facts.delayed)
     if not automatic:  # automatic mail is never answered: a missing From or a cut boundary changes nothing
         defects = [d for part in _own_parts(msg) for d in part.defects if isinstance(d, STRUCTURAL_DEFECTS)]
@@ -359,7 +371,7 @@ def _parse(raw: bytes, limits: Limits, known: dict) -> dict:
         if not known["message_id"]:
             raise _Quarantine("no Message-ID header")
     linesep = "\r\n" if b"\r\n" in _raw_headers(raw) else "\n"
-    body = _body(msg, limits, linesep)
+    body = _body(msg, limits, linesep, large=large)
     kind = subject_kind(known["subject"])
     forwarded_from = None
     if kind != "reply":
