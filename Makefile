@@ -1,7 +1,8 @@
 # The two commands of the README:
 #   make run    set up (first time), show the triage of the sample queries, then run the helpdesk on the
 #               embedded default (SQLite, drop folder var/inbox, mail written to var/outbox) until Ctrl-C
-#   make test   set up, start the real test peers, and run the whole test suite (SQLite and PostgreSQL)
+#   make test   set up, start the real test peers, and run the whole test suite (SQLite and PostgreSQL) in two
+#               worker processes (each with its own Dovecot, PostgreSQL database and browser)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
@@ -25,7 +26,7 @@ peers:
 	bash tests/peers/ensure.sh
 
 test: $(STAMP) peers
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 bench: $(STAMP)
 	$(PY) bench/triage_bench.py

@@ -15,27 +15,13 @@ import pytest
 from sqlalchemy import select
 
 from ingest.parsing import parse_email
-from ingest.smtp import OutboxSender, SmtpSettings
 from kb.db import unit_of_work
-from kb.models import Attachment, Channel, OutboxKind, OutboxMessage, Query, RawEmail
+from kb.models import Attachment, Channel, OutboxKind, OutboxMessage, RawEmail
 from kb.outbox import queue
-from tests.test_email_channel import mail
+from tests.test_email_channel import mail, queries, sender  # noqa: F401 (sender: the fixture, shared)
 
 CORPUS = Path(__file__).with_name("mail_corpus")
 HELPDESK = "helpdesk@example.org"
-
-
-@pytest.fixture
-def sender(smtp_sink, helpdesk):
-    return OutboxSender(SmtpSettings(host="127.0.0.1", port=smtp_sink.port, security="plain"), helpdesk.service)
-
-
-def queries(helpdesk) -> list[Query]:
-    with unit_of_work(helpdesk.sessions) as s:
-        found = list(s.scalars(select(Query).order_by(Query.id)))
-        for q in found:
-            _ = q.events, q.consultations, q.messages, q.requester
-        return found
 
 
 def outbox(helpdesk, *where) -> list[OutboxMessage]:

@@ -39,7 +39,8 @@ def test_helpdesk_run_triages_a_dropped_email_writes_its_mail_and_stops_on_sigte
                                 "--tick-seconds", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(list((tmp_path / "outbox").glob("*.eml"))) < 4:
+        while time.monotonic() < deadline and (len(list((tmp_path / "outbox").glob("*-routing.eml"))) < 3
+                                               or not list((tmp_path / "outbox").glob("*-acknowledgement.eml"))):
             time.sleep(0.2)
     finally:
         process.send_signal(signal.SIGTERM)
@@ -47,7 +48,8 @@ def test_helpdesk_run_triages_a_dropped_email_writes_its_mail_and_stops_on_sigte
     assert process.returncode == 0, output
     assert (tmp_path / "inbox" / "done" / "q1.eml").exists()
     files = sorted(p.name for p in (tmp_path / "outbox").glob("*.eml"))
-    assert "000004-acknowledgement.eml" in files and sum("routing" in f for f in files) == 3
+    # (numbered in the order queued: after 08:00 UTC on a working day the scheduler's digest may come first)
+    assert sum("acknowledgement" in f for f in files) == 1 and sum("routing" in f for f in files) == 3
     assert "query HD-2026-0001 received by email" in output and "stopped" in output
     assert "Can we employ" not in output  # no message bodies in the log
 

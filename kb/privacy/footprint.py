@@ -206,30 +206,26 @@ def add_beyond_queries(session: Session, footprint: Footprint) -> None:
 
 def raw_emails_naming(session: Session, marks: Marks) -> list[RawEmail]:
     """Raw emails whose bytes hold the person's address or name (a message quarantined before it became
-    a query, a colleague's email copying them), read a batch at a time."""
+    a query, a colleague's email copying them)."""
+    return _naming(session, RawEmail, RawEmail.raw, marks)
+
+
+def attachments_naming(session: Session, marks: Marks) -> list[Attachment]:
+    """Attachments whose bytes hold the person's address or name."""
+    return _naming(session, Attachment, Attachment.data, marks)
+
+
+def _naming(session: Session, model, column, marks: Marks) -> list:
+    """Rows of ``model`` whose bytes in ``column`` name the person, read ``_SCAN_BATCH`` at a time."""
     if not marks:
         return []
     found: list[int] = []
     last = 0
     while True:
-        batch = session.execute(select(RawEmail.id, RawEmail.raw).where(RawEmail.id > last)
-                                .order_by(RawEmail.id).limit(_SCAN_BATCH)).all()
-        if not batch:
-            break
-        found += [i for i, raw in batch if raw and marks.in_bytes(bytes(raw))]
-        last = batch[-1][0]
-    return list(session.scalars(select(RawEmail).where(RawEmail.id.in_(found)))) if found else []
-
-
-def attachments_naming(session: Session, marks: Marks) -> list[Attachment]:
-    """Attachments whose bytes hold the person's address or name."""
-    found: list[int] = []
-    last = 0
-    while True:
-        batch = session.execute(select(Attachment.id, Attachment.data).where(Attachment.id > last)
-                                .order_by(Attachment.id).limit(_SCAN_BATCH)).all()
+        batch = session.execute(select(model.id, column).where(model.id > last)
+                                .order_by(model.id).limit(_SCAN_BATCH)).all()
         if not batch:
             break
         found += [i for i, data in batch if data and marks.in_bytes(bytes(data))]
         last = batch[-1][0]
-    return list(session.scalars(select(Attachment).where(Attachment.id.in_(found)))) if found else []
+    return list(session.scalars(select(model).where(model.id.in_(found)))) if found else []
