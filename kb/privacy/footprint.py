@@ -158,17 +158,13 @@ def add_queries(session: Session, footprint: Footprint, queries: list[Query]) ->
     message_ids = [m.id for m in messages]
     footprint.add("raw_email", session.scalars(select(RawEmail).where(RawEmail.message_id.in_(message_ids))))
     footprint.add("attachment", session.scalars(select(Attachment).where(Attachment.message_id.in_(message_ids))))
-    footprint.add("feedback", session.scalars(select(Feedback).where(Feedback.query_id.in_(ids))))
-    footprint.add("query_event", session.scalars(select(QueryEvent).where(QueryEvent.query_id.in_(ids))))
-    footprint.add("query_topic", session.scalars(select(QueryTopic).where(QueryTopic.query_id.in_(ids))))
-    consultations = list(session.scalars(select(Consultation).where(Consultation.query_id.in_(ids))))
-    footprint.add("consultation", consultations)
+    for table, column in (("feedback", Feedback.query_id), ("query_event", QueryEvent.query_id),
+                          ("query_topic", QueryTopic.query_id), ("consultation", Consultation.query_id),
+                          ("clearance", Clearance.query_id), ("draft", Draft.query_id), ("reply", Reply.query_id),
+                          ("outbox", OutboxMessage.query_id)):
+        footprint.add(table, session.scalars(select(column.class_).where(column.in_(ids))))
     footprint.add("focal_point_input", session.scalars(select(FocalPointInput).where(
-        FocalPointInput.consultation_id.in_([c.id for c in consultations]))))
-    footprint.add("clearance", session.scalars(select(Clearance).where(Clearance.query_id.in_(ids))))
-    footprint.add("draft", session.scalars(select(Draft).where(Draft.query_id.in_(ids))))
-    footprint.add("reply", session.scalars(select(Reply).where(Reply.query_id.in_(ids))))
-    footprint.add("outbox", session.scalars(select(OutboxMessage).where(OutboxMessage.query_id.in_(ids))))
+        FocalPointInput.consultation_id.in_([c.id for c in footprint.of("consultation")]))))
     qas = list(session.scalars(select(QA).where(QA.source_query_id.in_(ids))))
     footprint.add("qa", qas)
     footprint.add("qa_version", [v for qa in qas for v in qa.versions])
