@@ -92,6 +92,7 @@ class Eraser:
             query.suggested_organisation = None
             if query.erased_at is None:
                 query.erased_at, query.erased_by = self.now, self.actor
+                self.result.note("query", id(query), "marked erased")
                 self.session.add(QueryEvent(query=query, at=self.now, kind="erased", actor=self.actor,
                                             detail=f"personal data erased ({self.why})"))
         if identities:
