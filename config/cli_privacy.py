@@ -125,12 +125,11 @@ def register(app: typer.Typer, friendly, open_helpdesk, console) -> None:
         actor = cli_actor(as_actor)
         with open_helpdesk() as helpdesk:
             service = helpdesk.service
-            plan = service.erase_person(who, actor=actor, dry_run=True)
-            _print_plan(console, plan)
-            if dry_run:
-                console.print("dry run: nothing changed")
-                return
-            if not yes:
+            if dry_run or not yes:  # the plan first, to look at or to confirm
+                _print_plan(console, service.erase_person(who, actor=actor, dry_run=True))
+                if dry_run:
+                    console.print("dry run: nothing changed")
+                    return
                 if not sys.stdin.isatty():
                     raise ValueError("erasing cannot be undone: add --yes to confirm (or --dry-run to look first)")
                 if not typer.confirm("Erase this person's data? This cannot be undone"):
@@ -138,6 +137,8 @@ def register(app: typer.Typer, friendly, open_helpdesk, console) -> None:
                     return
             done = service.erase_person(who, actor=actor)
             log_erasure(helpdesk.settings.data_dir, done)
+            if yes:
+                _print_plan(console, done)
         console.print(f"erased: {len(done.references)} quer{'y' if len(done.references) == 1 else 'ies'}, "
                       f"{sum(done.counts.values())} row(s), {len(done.files)} file(s) removed", highlight=False)
 

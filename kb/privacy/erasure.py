@@ -6,9 +6,9 @@ other text has the person's marks replaced, original bytes are removed (a raw em
 emptied, so that the same message is never fetched and stored again; attachments go). What the reports
 count stays: dates, statuses, topics, departments, ratings, sector, country, region, type.
 
-Beyond the footprint, ``sweep`` looks through every text column that may mention someone and replaces the
-person's address, full name, phone numbers and chat ids wherever they remain (a digest that listed them,
-another query that quoted them).
+Beyond the footprint, ``sweep`` looks through every text column that may mention someone for the
+person's address, full name and chat ids, wherever they remain (a digest that listed them, another query
+that quoted them), and replaces them there, phone numbers included.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from kb.models import Base, OutboxMessage, Query, QueryEvent, Requester
 from kb.privacy.data_map import COLUMNS, Holds
-from kb.privacy.footprint import Footprint, attachments_naming, raw_emails_naming
+from kb.privacy.footprint import Footprint, attachments_naming
 from kb.privacy.marks import Scrubber
 
 #: Letters and messages: anonymised as a whole (frame, signature, addresses, phones, names), not only marked.
@@ -50,7 +50,6 @@ class Erasure:
     people: list[int]
     references: list[str]
     changes: dict[str, set[str]] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     dry_run: bool = False
     at: datetime | None = None
@@ -59,15 +58,19 @@ class Erasure:
     def note(self, table: str, key: object, what: str) -> None:
         self.changes.setdefault(table, set()).add(what)
         self._seen.setdefault(table, set()).add(key)
-        self.counts[table] = len(self._seen[table])
 
     def __post_init__(self) -> None:
         self._seen: dict[str, set[object]] = {}
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many rows of each table change."""
+        return {table: len(keys) for table, keys in self._seen.items()}
+
     def lines(self) -> list[str]:
         """One line per table: how many rows and what happens to them."""
-        return [f"{table}: {self.counts[table]} row{'s' if self.counts[table] != 1 else ''} "
-                f"({', '.join(sorted(self.changes[table]))})" for table in sorted(self.counts)]
+        return [f"{table}: {count} row{'s' if count != 1 else ''} ({', '.join(sorted(self.changes[table]))})"
+                for table, count in sorted(self.counts.items())]
 
 
 class Eraser:
@@ -104,7 +107,7 @@ class Eraser:
             self.session.delete(row)
             self.result.note(table, row.id, "removed")  # type: ignore[attr-defined]
             return
-        if table in ("chat_session",):
+        if table == "chat_session":
             self.session.delete(row)
             self.result.note(table, row.chat_id, "removed")  # type: ignore[attr-defined]
             return
@@ -117,7 +120,7 @@ class Eraser:
                 setattr(row, column, after)
                 self.result.note(table, id(row), f"{column} {self._verb(table, column, holds)}")
         if isinstance(row, OutboxMessage) and row.sent_at is None and row.failed_at is None and \
-                not self.own.without(row.recipients) == row.recipients:
+                self.own.without(row.recipients) != row.recipients:
             row.failed_at, row.last_error = self.now, "not sent: the recipient's personal data was erased"
             self.result.note(table, id(row), "not sent")
 
@@ -154,9 +157,10 @@ class Eraser:
 
     # ------------------------------------------------------------------ beyond the footprint
     def sweep(self) -> None:
-        """Replace the person's address, full name, phones and chat ids in every text column that may
-        mention them, and remove the raw emails and attachments whose bytes name them."""
-        marks = self.elsewhere.marks.strings(name_parts=False)
+        """Replace the person's marks in every row whose text columns hold their address, full name or chat
+        id, and remove the attachments whose bytes name them (the raw emails that do are in the footprint
+        already: ``footprint.add_beyond_queries``)."""
+        marks = self.elsewhere.marks.strings()
         if not marks:
             return
         tables = _tables()
@@ -178,9 +182,6 @@ class Eraser:
                     if after != before:
                         setattr(row, column, after)
                         self.result.note(table, id(row), f"{column} anonymised")
-        for raw in raw_emails_naming(self.session, self.footprint.marks):
-            self.footprint.add("raw_email", [raw])
-            self._row("raw_email", raw)
         for attachment in attachments_naming(self.session, self.footprint.marks):
             self._row("attachment", attachment)
 

@@ -100,7 +100,7 @@ class Footprint:
         return {o.id for o in self.of("outbox")}
 
 
-def marks_of(requesters: Iterable[Requester], texts: Iterable[str | None] = ()) -> Marks:
+def marks_of(requesters: Iterable[Requester]) -> Marks:
     marks = Marks()
     for r in requesters:
         if r.email:
@@ -109,8 +109,6 @@ def marks_of(requesters: Iterable[Requester], texts: Iterable[str | None] = ()) 
             marks.names.add(r.name.strip())
         if r.telegram_chat_id is not None:
             marks.chat_ids.add(r.telegram_chat_id)
-    for text in texts:
-        marks.add_text(text)
     return marks
 
 
@@ -153,7 +151,7 @@ def add_queries(session: Session, footprint: Footprint, queries: list[Query]) ->
     for q in queries:
         footprint.marks.add_text(q.text)
     for m in messages:
-        if m.direction.value == "in" and (m.sender or "").lower() in footprint.marks.emails | {None, ""}:
+        if m.direction.value == "in" and (m.sender or "").lower() in footprint.marks.emails | {""}:
             footprint.marks.add_text(m.body)
     message_ids = [m.id for m in messages]
     footprint.add("raw_email", session.scalars(select(RawEmail).where(RawEmail.message_id.in_(message_ids))))

@@ -56,11 +56,11 @@ class Marks:
     def name_parts(self) -> set[str]:
         return {p for n in self.names for p in re.split(r"[\s,]+", n) if len(p) >= _MIN_NAME_PART}
 
-    def strings(self, *, name_parts: bool = True) -> list[str]:
-        """Every mark as text, for searching the store (longest first); phones are searched by the
-        scrubber's pattern only (their separators vary)."""
-        parts = self.name_parts() if name_parts else set()
-        return sorted({*self.emails, *self.names, *parts, *(str(c) for c in self.chat_ids)}, key=len, reverse=True)
+    def strings(self) -> list[str]:
+        """The addresses, full names and chat ids, for searching the whole store (longest first). Not the
+        parts of a name (a namesake's words stay) nor phones (their separators vary: the scrubber's pattern
+        finds them in the rows it rewrites)."""
+        return sorted({*self.emails, *self.names, *(str(c) for c in self.chat_ids)}, key=len, reverse=True)
 
     def in_bytes(self, data: bytes) -> bool:
         """Whether raw bytes (an email, an attachment) hold an address, a name or a chat id of the person."""

@@ -5,7 +5,8 @@
 - ``erase_person``: the same footprint erased (or, in a dry run, what would change), then every text
   column swept for the person's marks, the data folder's copies removed and SQLite's files rebuilt;
 - ``apply_retention``: closed queries past the retention period erased the same way (the scheduler);
-- ``record_read`` and ``audit_trail``: who read, exported, erased or changed what.
+- ``audit_trail``: who read, exported, erased or changed what (reads are recorded where they happen:
+  ``show_query`` and ``console_query``).
 
 The data folder's copies (the drop folder's read emails, the outbox folder's written ones) are found and
 removed through the ``PersonalFiles`` the composition root gives the service: ``kb`` knows no folders.
@@ -128,13 +129,6 @@ class PrivacyUseCases(ServiceBase):
         with self.unit_of_work() as session:
             return list(session.scalars(select(Requester.id).where(Requester.id.in_(ids),
                                                                   Requester.erased_at.is_(None))))
-
-    def record_read(self, reference: str, *, actor: str, channel: str, what: str = "personal details") -> None:
-        """Record that ``actor`` read a query's personal details (the CLI's ``show``)."""
-        with self.unit_of_work() as session:
-            query = self._get(session, reference)
-            audit.record(session, at=self.clock(), actor=actor, action="read", channel=channel, query=query,
-                         detail=what)
 
     def audit_trail(self, target: str) -> list[audit.AuditLine]:
         """What was read, exported, erased or changed: of a query (by reference), or by an actor."""
