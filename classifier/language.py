@@ -158,12 +158,20 @@ class LanguageDetector:
             from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
             packed = MODEL_DIR / MODEL_FILE
+            info = packed.stat()
+            key = (str(packed), info.st_size, info.st_mtime_ns)
+            shared = _IDENTIFIERS.get(key)
+            if shared is not None:
+                self._identifier = shared
+                return shared
             arrays = unpacked_model(packed, self._cache_dir) if self._cache_dir is not None else None
             if arrays is None:
                 self._identifier = LanguageIdentifier.from_modelpath(packed, norm_probs=True)
             else:
                 ptc, pc, classes, nextmove, row, output = arrays
                 self._identifier = LanguageIdentifier(ptc, pc, classes, nextmove, output, norm_probs=True, tk_row=row)
+                _IDENTIFIERS.clear()
+                _IDENTIFIERS[key] = self._identifier  # mapped, not read: shared by the process's detectors
         return self._identifier
 
     def _words(self) -> dict[str, str]:
@@ -272,6 +280,9 @@ def detect_language(text: str, supported: Sequence[str] = ("en", "fr", "es"),
     return LanguageDetector(supported).detect(text, default=default)
 
 
+#: py3langid's model mapped from the cache folder, by the packed file's identity: it only reads its arrays,
+#: so every detector of the process (and every command forked from a warm process) shares it.
+_IDENTIFIERS: dict[tuple, object] = {}
 #: The arrays of py3langid's model, in the order ``LanguageIdentifier`` takes them.
 MODEL_ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
 

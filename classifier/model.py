@@ -119,6 +119,10 @@ def fingerprint(examples: Sequence[LabelledExample], topics: Sequence[str]) -> s
 FEATURES = ("whole", "margin")
 
 
+#: The model file this process loaded last, with its identity (see ``TopicModel.load_shared``).
+_LAST_LOADED: list[tuple[tuple, "TopicModel"]] = []
+
+
 class TopicModel:
     """A fitted model: scores every configured topic for a text."""
 
@@ -287,6 +291,23 @@ class TopicModel:
             bias=self.bias,
         )
         tmp.replace(path)  # atomic: a reader never sees half a model
+
+    @classmethod
+    def load_shared(cls, path: Path) -> "TopicModel":
+        """``load``, except that the file this process loaded last is not read again while it is the same
+        file (same place, inode, size and time: a saved model replaces the file, so it is another): a model
+        only reads its arrays, so the services of one process, and the commands forked from a warm process,
+        share it."""
+        try:
+            info = Path(path).stat()
+        except OSError:
+            return cls.load(path)
+        key = (str(Path(path).resolve()), info.st_ino, info.st_size, info.st_mtime_ns)
+        if _LAST_LOADED and _LAST_LOADED[0][0] == key:
+            return _LAST_LOADED[0][1]
+        model = cls.load(path)
+        _LAST_LOADED[:] = [(key, model)]
+        return model
 
     @classmethod
     def load(cls, path: Path) -> "TopicModel":

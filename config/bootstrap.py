@@ -139,7 +139,7 @@ class Helpdesk:
         """The saved model; trained now if there is none or it was trained for other topics."""
         path = self.settings.resolved_model_path()
         try:
-            model = TopicModel.load(path)
+            model = TopicModel.load_shared(path)
         except ModelFileError as exc:
             if path.exists():
                 log.warning("%s; retraining", exc)

@@ -23,6 +23,10 @@ PREFIX = "c:"
 #: A saved table is re-checked against the stemmer on this many of its terms when it is loaded.
 CHECKED_TERMS = 60
 CACHE_FORMAT = 1
+#: The tables this process has stemmed or loaded, by the shipped file's key and the stemming function: a
+#: table only reads its terms, so every analyser of the process (and every command forked from a warm
+#: process) shares one.
+_STEMMED: dict[tuple[str, object], "ConceptTable"] = {}
 
 
 class ConceptTable:
@@ -57,6 +61,9 @@ class ConceptTable:
         data = resources.files("kb").joinpath("data/concepts.toml").read_bytes()
         source = hashlib.sha256(data).hexdigest()
         key = f"{CACHE_FORMAT}-{source[:16]}"
+        memo = (key, getattr(stem, "__func__", stem))  # an analyser's bound method: its function
+        if memo in _STEMMED:
+            return _STEMMED[memo]
         path = cache_dir / f"concepts-{key}.json" if cache_dir is not None else None
         table = cls._load(path, key, stem) if path is not None else None
         if table is None:
@@ -64,7 +71,13 @@ class ConceptTable:
             if path is not None:
                 table._save(path, key)
         table.source = source
+        _STEMMED[memo] = table
         return table
+
+    def _stems_like(self, stem: Callable[[str, str], list[str]]) -> bool:
+        """Whether ``stem`` stems a sample of the table's terms as the table holds them."""
+        step = max(1, len(self._terms) // CHECKED_TERMS)
+        return all(tuple(stem(term, language)) == stems for language, term, stems, _ in self._terms[::step])
 
     @classmethod
     def _load(cls, path: Path, key: str, stem: Callable[[str, str], list[str]]) -> "ConceptTable | None":
@@ -75,11 +88,10 @@ class ConceptTable:
             terms = [(language, term, tuple(stems), concept) for language, term, stems, concept in saved["terms"]]
         except (OSError, ValueError, TypeError, KeyError):
             return None  # missing, half-written or foreign: stem the table again
-        step = max(1, len(terms) // CHECKED_TERMS)
-        if any(tuple(stem(term, language)) != stems for language, term, stems, _ in terms[::step]):
-            return None
         table = cls.__new__(cls)
         table._terms = terms
+        if not table._stems_like(stem):
+            return None
         table._index(tuple(saved["languages"]))
         return table
 

@@ -25,7 +25,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 
 import pycountry
@@ -395,3 +395,11 @@ class CountryDirectory:
                     scores[code] = max(scores.get(code, 0), _SHARED_WORD_SCORE)
         ranked = sorted(scores, key=lambda code: -scores[code])  # stable: ties keep their order
         return tuple(self.name(code, language) for code in ranked[:limit])
+
+
+@cache
+def shared_directory() -> CountryDirectory:
+    """The directory the services of this process share. It reads only shipped tables, and fills its
+    lookups on first use (a second or so of catalogues and names): one process, and every command forked
+    from a warm process, pays for that once."""
+    return CountryDirectory()

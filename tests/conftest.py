@@ -24,6 +24,8 @@ from kb.models import Base
 #: Q&A indexes named after each store): what a helpdesk keeps between its own processes.
 os.environ.setdefault("HELPDESK_CACHE_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"),
                                                          f"helpdesk-test-cache-{os.getuid()}"))
+#: Commands run in their own processes, as they did before the warm process (tests/test_warm_cli.py turns it on).
+os.environ.setdefault("HELPDESK_WARM_CLI", "0")
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 #: Monday 2 March 2026, 09:00 UTC: the instant most stories happen at.
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)

@@ -26,7 +26,7 @@ from kb.models import Query, QueryEvent
 from kb.policy import HelpdeskPolicy
 from kb.qa_bank import published_entries
 from kb.store_state import bank_revision, count_bank_changes
-from kb.regions import CountryDirectory
+from kb.regions import CountryDirectory, shared_directory
 
 
 class QueryNotFoundError(LookupError):
@@ -65,7 +65,7 @@ class ServiceBase:
         self._load_model = None if isinstance(model, TopicModel) else model
         self.clock = clock
         self.detector = detector or LanguageDetector(policy.languages, cache_dir=cache_dir)
-        self.countries = countries or CountryDirectory()
+        self.countries = countries or shared_directory()
         deadlines = policy.deadlines
         #: One count (calendar or working days) for reply targets, input deadlines and extensions.
         self.calendar = DueDateCalendar(deadlines.day_count, deadlines.holiday_country)
