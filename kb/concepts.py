@@ -43,15 +43,17 @@ class ConceptTable:
         self._index(languages)
 
     def _index(self, languages: Sequence[str]) -> None:
-        #: language -> first stem -> [(stems of the term, concept id)], longest terms first
-        self._starts: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = {lang: {} for lang in languages}
+        #: language -> first stem -> (the lengths of the terms it starts, longest first; stems -> concept id).
+        #: A term's stems listed twice keep the first concept in the file.
+        self._starts: dict[str, dict[str, tuple[tuple[int, ...], dict[tuple[str, ...], str]]]] = {}
+        grouped: dict[str, dict[str, dict[tuple[str, ...], str]]] = {lang: {} for lang in languages}
         for language, _term, stems, concept in self._terms:
-            if stems and language in self._starts:
-                self._starts[language].setdefault(stems[0], []).append((stems, concept))
-        for table in self._starts.values():
-            for candidates in table.values():
-                candidates.sort(key=lambda item: -len(item[0]))
-        self.size = sum(len(c) for table in self._starts.values() for c in table.values())
+            if stems and language in grouped:
+                grouped[language].setdefault(stems[0], {}).setdefault(stems, concept)
+        for language, table in grouped.items():
+            self._starts[language] = {first: (tuple(sorted({len(t) for t in terms}, reverse=True)), terms)
+                                      for first, terms in table.items()}
+        self.size = sum(len(terms) for table in grouped.values() for terms in table.values())
 
     @classmethod
     def shipped(cls, stem: Callable[[str, str], list[str]], cache_dir: Path | None = None) -> "ConceptTable":
@@ -113,13 +115,15 @@ class ConceptTable:
         if not table:
             return []
         found: list[str] = []
-        i, n = 0, len(stems)
-        while i < n:
-            step = 1
-            for term, concept in table.get(stems[i], ()):
-                if tuple(stems[i:i + len(term)]) == term:
+        free = 0  # the first stem not inside a concept found already
+        for i in [i for i, stem in enumerate(stems) if stem in table]:  # the few stems a term starts with
+            if i < free:
+                continue
+            lengths, terms = table[stems[i]]
+            for length in lengths:  # the longest term that is there
+                concept = terms.get(tuple(stems[i:i + length]))
+                if concept is not None:
                     found.append(concept)
-                    step = len(term)
+                    free = i + length
                     break
-            i += step
         return found
