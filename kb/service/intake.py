@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import insert, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -343,8 +344,13 @@ class IntakeUseCases(ServiceBase):
 
         bind = session.get_bind()
         if bind.dialect.name == "postgresql" and current_batch(self) is not None:
-            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            with bind.connect() as connection:
+                # Its commit does not wait for the disk: PostgreSQL writes its log in order, so the batch's
+                # own commit, which does wait, makes the bump durable before any query holding the number
+                # is; after a crash before that, neither the bump nor a query with that number is there.
+                connection.execute(sql_text("SET LOCAL synchronous_commit TO OFF"))
                 bumped = self._bump_reference(connection, year)
+                connection.commit()
             return f"{self.policy.reference_prefix}-{year}-{bumped:04d}"
         bumped = self._bump_reference(session.connection(), year, session)
         return f"{self.policy.reference_prefix}-{year}-{bumped:04d}"
@@ -357,10 +363,7 @@ class IntakeUseCases(ServiceBase):
         if bumped is not None:
             return bumped
         try:  # the year's first query; another process may create the row at the same moment
-            if session is not None:
-                with session.begin_nested():
-                    connection.execute(insert(ReferenceCounter).values(year=year, last_number=1))
-            else:
+            with session.begin_nested() if session is not None else connection.begin_nested():
                 connection.execute(insert(ReferenceCounter).values(year=year, last_number=1))
             return 1
         except IntegrityError:
