@@ -30,6 +30,8 @@ import sys
 import traceback
 
 IDLE_SECONDS = 900
+#: How long a fork waits for the caller's go-ahead (the caller waits two seconds for the fork).
+GO_SECONDS = 10
 #: What the short commands import; each is imported once here rather than in every command.
 PRELOADED = (
     "typer", "typer._adapters", "typer._click.decorators", "rich.console", "rich.table", "rich.panel",
@@ -214,8 +216,15 @@ def run_command(conn: socket.socket, listener: socket.socket, request: dict, fds
     os.environ.clear()
     os.environ.update(request["env"])
     sys.argv = list(request["argv"])
-    conn.settimeout(None)
+    conn.settimeout(GO_SECONDS)
     conn.sendall(f"P{os.getpid()}\n".encode())
+    try:
+        go = conn.recv(2)
+    except OSError:
+        go = b""
+    if not go.startswith(b"G"):
+        os._exit(0)  # the caller gave up waiting and runs the command itself
+    conn.settimeout(None)
     status = 0
     try:
         from config.cli import main

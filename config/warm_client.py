@@ -1,9 +1,11 @@
 """The command's side of the warm process (``config.warm``): hand a command over, or start one.
 
 The request is one length-prefixed JSON document (arguments, environment, working folder) sent
-with the three standard file descriptors. The warm process answers with lines: ``P<pid>`` when the
-command starts in its fork, ``X<status>`` when it has ended, or ``S`` when it will not take the
-command (its code changed since it started: it leaves, and the command runs here).
+with the three standard file descriptors. The warm process answers with lines: ``P<pid>`` when its
+fork is ready, ``X<status>`` when the command has ended, or ``S`` when it will not take the command
+(its code changed since it started: it leaves, and the command runs here). The fork starts the
+command only once this side has answered ``G``: a caller that gave up waiting (and runs the command
+itself) never answers, so a command never runs twice.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ def hand_over(path: str, argv: list[str], environ: dict[str, str], cwd: str) -> 
         conn.close()
         return None  # refused (its code changed) or gone before starting: nothing ran
     pid = int(first[1:])
+    try:
+        conn.sendall(b"G\n")  # from here on the command is the fork's: it never runs here as well
+    except OSError:
+        conn.close()
+        return None  # the fork is gone before reading it: it never started the command
     conn.settimeout(None)  # the command takes as long as it takes
 
     def forward(signum: int, _frame: object) -> None:

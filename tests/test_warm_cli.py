@@ -209,3 +209,25 @@ def test_the_warm_process_leaves_when_idle_and_never_starts_when_turned_off(warm
     assert off.returncode == 0
     time.sleep(1)
     assert not warm.socket.exists()
+
+
+def test_a_caller_that_gave_up_waiting_does_not_get_its_command_run_by_the_warm_process(warm):
+    """A caller that waited too long runs the command itself; the fork, still waiting for its go-ahead,
+    then leaves without running it, so the query is not stored twice."""
+    import json
+    import socket
+    import struct
+
+    warm.run("queries")
+    warm.wait_ready()
+    request = json.dumps({"argv": ["helpdesk", "ask", "Is forced overtime legal in our plant?"], "env": warm.env,
+                          "cwd": str(warm.runtime)}).encode()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn, open(os.devnull, "rb+") as null:
+        conn.connect(str(warm.socket))
+        socket.send_fds(conn, [struct.pack("!I", len(request)) + request], [null.fileno()] * 3)
+        assert conn.makefile("rb").readline().startswith(b"P")  # the fork is ready...
+    # ...and the caller went away without its go-ahead
+    time.sleep(2)
+    assert "forced overtime" not in warm.run("queries").stdout
+    assert warm.run("ask", "Is forced overtime legal in our plant?").returncode == 0  # as the caller does itself
+    assert warm.run("queries").stdout.count("forced overtime") == 1
