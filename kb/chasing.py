@@ -54,8 +54,9 @@ from sqlalchemy import (
     select,
     text,
     union,
+    update,
 )
-from sqlalchemy.orm import Session, aliased, load_only
+from sqlalchemy.orm import Session, aliased
 
 from kb.calendar import DueDateCalendar
 from kb.chase_messages import compose, feedback_reminder
@@ -411,16 +412,6 @@ def _already_queued(session: Session, keys: Iterable[str]) -> set[str]:
         select(OutboxMessage.dedupe_key).where(_among(session, OutboxMessage.dedupe_key, group)))}
 
 
-def _by(session: Session, column: Any, values: Iterable[Any], *only: Any) -> dict[Any, Any]:
-    """The rows whose ``column`` is among ``values``, by that value: the rows a tick writes to, in a few selects."""
-    found = {}
-    for group in _groups(session, values):
-        statement = select(column.class_).where(_among(session, column, group))
-        for row in session.scalars(statement.options(load_only(*only)) if only else statement):
-            found[getattr(row, column.key)] = row
-    return found
-
-
 def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePolicy,
                        now: datetime) -> list[DueAction]:
     """Queue every due action once; returns the actions newly queued."""
@@ -441,13 +432,12 @@ def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePol
     actions = [a for a in actions if a.key not in existing]
     listed = list(snapshots.values())
     by_reference = {q.reference: q for q in listed}
-    queries = _by(session, Query.reference, (a.reference for a in actions if a.reference), Query.id, Query.reference)
-    consultations = _by(session, Consultation.id, (a.consultation_id for a in actions if a.consultation_id))
-    clearances = _by(session, Clearance.id, (a.clearance_id for a in actions if a.clearance_id is not None))
+    query_ids = {reference: i for group in _groups(session, {a.reference for a in actions if a.reference})
+                 for reference, i in session.execute(select(Query.reference, Query.id)
+                                                     .where(_among(session, Query.reference, group)))}
     done: list[DueAction] = []
     # What the tick writes goes in by one bulk insert per table (a first tick of the day queues thousands).
-    outbox: list[dict] = []
-    events: list[dict] = []
+    outbox, events, reminded, escalated, cleared = [], [], [], [], []  # rows; consultations and clearances by id
 
     def send(key: str, channel: Channel, recipients: list[str], subject: str, body: str, kind: OutboxKind,
              query_id: int | None, consultation_id: int | None = None, headers: dict | None = None) -> None:
@@ -456,14 +446,14 @@ def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePol
             now=now, domain=policy.domain, headers=headers)))
 
     for action in actions:
-        query = queries.get(action.reference) if action.reference else None
+        query_id = query_ids.get(action.reference) if action.reference else None
         if action.kind == "feedback reminder":
             w = waiting[action.reference]
             subject, body = feedback_reminder(w.language, w.reference, policy.name, telegram=w.channel == "telegram")
             channel = Channel.TELEGRAM if w.channel == "telegram" else Channel.EMAIL  # the reply's channel
             send(action.key, channel, [w.recipient], subject if channel is Channel.EMAIL else w.reference, body,
-                 OutboxKind.FEEDBACK, query.id, headers={"Auto-Submitted": "auto-generated"})
-            events.append(dict(query_id=query.id, at=now, kind=action.kind, detail=action.detail, actor="scheduler"))
+                 OutboxKind.FEEDBACK, query_id, headers={"Auto-Submitted": "auto-generated"})
+            events.append(dict(query_id=query_id, at=now, kind=action.kind, detail=action.detail, actor="scheduler"))
             done.append(action)
             continue
         digest = action.kind == "digest"
@@ -471,27 +461,32 @@ def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePol
                           erased=erased_since_last_digest(session, now) if digest else ())
         if message is None:
             continue
-        consultation = consultations.get(action.consultation_id) if action.consultation_id else None
-        query_id = query.id if query is not None else None
         send(action.key, Channel.EMAIL, message.recipients, message.subject, message.body, message.kind, query_id,
-             consultation.id if consultation is not None else None, {"Auto-Submitted": "auto-generated"})
+             action.consultation_id or None, {"Auto-Submitted": "auto-generated"})
         if policy.specialist_chats and action.kind in ("escalation", "overdue", "digest"):
             for chat in policy.specialist_chats:
                 send(f"{action.key}:tg:{chat}", Channel.TELEGRAM, [str(chat)], message.subject,
                      f"{message.subject}\n\n{message.body}", message.kind, query_id)
-        if consultation is not None and action.kind == "reminder":
-            consultation.reminders_sent, consultation.last_reminder_at = action.number, now
-        if consultation is not None and action.kind == "escalation":
-            consultation.escalated_at = now
+        if action.consultation_id and action.kind == "reminder":
+            reminded.append({"row": action.consultation_id, "sent": action.number})
+        if action.consultation_id and action.kind == "escalation":
+            escalated.append({"row": action.consultation_id})
         if action.clearance_id is not None:
-            clearance = clearances[action.clearance_id]
-            clearance.reminders_sent, clearance.last_reminder_at = action.number, now
-        if query is not None:
+            cleared.append({"row": action.clearance_id, "sent": action.number})
+        if query_id is not None:
             events.append(dict(query_id=query_id, at=now, kind=action.kind, actor="scheduler",
                                detail=f"{action.department or ''} {action.detail}".strip()))
         done.append(action)
-    if outbox:
-        session.execute(insert(OutboxMessage), outbox)
-    if events:
-        session.execute(insert(QueryEvent), events)
+    counted = dict(reminders_sent=bindparam("sent"), last_reminder_at=now)
+    for statement, rows in ((insert(OutboxMessage), outbox), (insert(QueryEvent), events),
+                            (_by_id(Consultation, counted), reminded),
+                            (_by_id(Consultation, {"escalated_at": now}), escalated),
+                            (_by_id(Clearance, counted), cleared)):
+        if rows:
+            session.execute(statement, rows)
     return done
+
+
+def _by_id(model: Any, values: dict) -> Any:
+    """An UPDATE of ``model``'s rows named by the parameter ``row``, run once per row in one call."""
+    return update(model.__table__).where(model.__table__.c.id == bindparam("row")).values(**values)
