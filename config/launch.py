@@ -69,14 +69,23 @@ def private_folder(folder: str) -> bool:
     return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
 
 
+def working_folder() -> str | None:
+    """The caller's working folder; None when it was deleted under it (the command then runs here)."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
 def main() -> None:
-    if wanted(sys.argv, os.environ):
+    cwd = working_folder()
+    if cwd is not None and wanted(sys.argv, os.environ):
         folder = socket_folder(os.environ)
         if private_folder(folder):
             path = os.path.join(folder, socket_name(sys.executable))
             from config.warm_client import hand_over
 
-            status = hand_over(path, sys.argv, dict(os.environ), os.getcwd())
+            status = hand_over(path, sys.argv, dict(os.environ), cwd)
             if status is not None:
                 sys.exit(status)
             if starts_one(os.environ, sys.stdout.isatty()):

@@ -212,7 +212,10 @@ def run_command(conn: socket.socket, listener: socket.socket, request: dict, fds
         os.dup2(fd, target)
         os.close(fd)
     _take_standard_streams()
-    os.chdir(request["cwd"])
+    try:
+        os.chdir(request["cwd"])
+    except OSError:
+        os._exit(0)  # the caller's folder is gone: no go-ahead asked, so the caller runs the command itself
     os.environ.clear()
     os.environ.update(request["env"])
     sys.argv = list(request["argv"])

@@ -231,3 +231,16 @@ def test_a_caller_that_gave_up_waiting_does_not_get_its_command_run_by_the_warm_
     assert "forced overtime" not in warm.run("queries").stdout
     assert warm.run("ask", "Is forced overtime legal in our plant?").returncode == 0  # as the caller does itself
     assert warm.run("queries").stdout.count("forced overtime") == 1
+
+
+def test_a_command_typed_in_a_deleted_folder_still_runs(warm, tmp_path):
+    """Regression: the entry point asked for the working folder first, and a folder removed under the
+    shell made every command fail with a traceback; it runs in its own process instead."""
+    warm.run("queries")
+    warm.wait_ready()
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    shell = subprocess.run(["sh", "-c", f'cd "{gone}" && rmdir "{gone}" && exec "{HELPDESK}" queries'],
+                           env=warm.env, capture_output=True, text=True, timeout=120)
+    assert shell.returncode == 0 and "Traceback" not in shell.stderr and "quer" in shell.stdout
+    assert warm.served() == 0  # not handed over: the warm process could not take that folder
