@@ -9,28 +9,49 @@ changed.
 from __future__ import annotations
 
 import json
-import logging
 import sys
-import tomllib
 from datetime import date
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import typer
-from rich.console import Console
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from config.bootstrap import Helpdesk
 
 #: The statuses `helpdesk queries --status` accepts (kb.models.QueryStatus's values; a test keeps them equal).
 STATUSES = ("new", "manual_triage", "held", "routed", "awaiting_inputs", "draft_ready", "answered", "reopened",
             "closed")
 
+
+class _Screen:
+    """rich's ``Console``, made (and rich imported) when a command first prints: ``--help`` never pays for it."""
+
+    def __init__(self, **options) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    @property
+    def real(self) -> "Console":
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
+
+
+# Help and usage errors are click's plain text: rich's help panels import about 60 ms of modules (markdown,
+# tracebacks) on every `--help`, a third of its time on a small machine.
 app = typer.Typer(help="Triage for a business helpdesk on international labour standards.", no_args_is_help=True,
-                  add_completion=False)
-console = Console()
-errors = Console(stderr=True)
+                  add_completion=False, rich_markup_mode=None, context_settings={"max_content_width": 100})
+console = _Screen()
+errors = _Screen(stderr=True)
 SAMPLES = Path(__file__).with_name("samples") / "queries.toml"
 
 
@@ -99,6 +120,8 @@ def demo(samples: Path = typer.Option(SAMPLES, help="TOML file of sample queries
     from config.render import triage_panel
     from kb.intake import QuerySubmission
     from kb.models import Channel
+
+    import tomllib
 
     with _open() as helpdesk:
         items = tomllib.loads(samples.read_text(encoding="utf-8"))["query"]
@@ -362,7 +385,7 @@ def fetch_mail(watch: bool = typer.Option(False, help="Keep running: wait for ne
     from ingest.imap import NETWORK_ERRORS
 
     with _open() as helpdesk:
-        with Progress(console=errors, transient=True) as bar:
+        with Progress(console=errors.real, transient=True) as bar:
             task = bar.add_task("reading the mailbox", total=None)
             ingestor = helpdesk.imap_ingestor(progress=lambda done, total: bar.update(task, completed=done,
                                                                                       total=total))
@@ -475,9 +498,16 @@ def check() -> None:
         raise typer.Exit(1)
 
 
-def main() -> None:
+@app.callback()
+def _log_to_stderr() -> None:
+    """Set up logging once a command is chosen (`helpdesk --help` never imports it)."""
+    import logging
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     for noisy in ("alembic", "apscheduler", "httpx", "telegram.ext"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main() -> None:
     app()
