@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from classifier.stopwords import ALL as STOPWORDS
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+#: Elisions cut off before folding. One-letter ones (l', d', n'...) would fall away anyway as one-letter words;
+#: what the pattern matters for is "qu'", "jusqu'"... (every match ends in "q'" or "qu'", which ``elide`` uses).
 _APOSTROPHE = re.compile(r"\b[ldjmnstc]qu?'|\b(?:qu|jusqu|lorsqu|puisqu)'", re.IGNORECASE)
 
 
@@ -44,11 +46,24 @@ _COMBINING_MARKS = re.compile("[" + "".join(
 _SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not ("a" <= chr(c) <= "z" or "0" <= chr(c) <= "9")})
 
 
+def elide(text: str) -> str:
+    """Typographic apostrophes made plain, and French elisions (``l'``, ``qu'``...) cut off: the first step of
+    ``fold``, the only one that looks beyond a single character."""
+    text = text.replace("\u2019", "'")
+    if "'" in text:  # elisions only where there is an apostrophe (most texts have none), and every one the
+        lowered = text.lower()  # pattern finds ends in "q'" or "qu'": the regex scan is worth it only then
+        if "qu'" in lowered or "q'" in lowered:
+            text = _APOSTROPHE.sub(" ", text)
+    return text
+
+
 def fold(text: str) -> str:
     """Lower-case and strip accents (``Sécurité`` -> ``securite``), keeping letters and digits."""
-    text = text.replace("\u2019", "'")
-    if "'" in text:  # elisions (l', qu'...) only where there is an apostrophe: most texts have none
-        text = _APOSTROPHE.sub(" ", text)
+    return _fold_letters(elide(text))
+
+
+def _fold_letters(text: str) -> str:
+    """``fold`` after the elisions: character by character, so a text may be folded in pieces."""
     text = text.casefold()
     if text.isascii():  # nothing to strip (most English text): the same result, faster
         return text
@@ -60,7 +75,14 @@ def fold(text: str) -> str:
 
 def content_words(text: str) -> list[str]:
     """Words that carry meaning: folded, without function words and one-letter tokens."""
-    folded = fold(text)
+    return piece_words(elide(text))
+
+
+def piece_words(piece: str) -> list[str]:
+    """``content_words`` of a piece of an ``elide``d text. Cut an elided text at its white space, and its pieces'
+    words, one after the other, are the whole text's: every step after the elisions (case, accents, what
+    separates words) works character by character, and white space always separates words."""
+    folded = _fold_letters(piece)
     # ASCII text (most of it, once folded) splits faster on a translation table than with the regex.
     tokens = folded.translate(_SEPARATORS).split() if folded.isascii() else _TOKEN.findall(folded)
     return [t for t in tokens if len(t) > 1 and t not in STOPWORDS]

@@ -23,6 +23,7 @@ import hashlib
 import json
 import math
 from collections import Counter
+from itertools import chain
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -31,7 +32,7 @@ import numpy as np
 import snowballstemmer
 from rapidfuzz import fuzz, process
 
-from classifier.text import content_words
+from classifier.text import elide, piece_words
 from kb.concepts import PREFIX, ConceptTable
 from kb.match_confidence import MatchConfidence, MatchFeatures
 from kb.match_build import IndexBuilder
@@ -60,6 +61,8 @@ CANDIDATES = 30
 SCAN_ALL, SCAN_ALL_UP_TO = 8, 20_000
 #: Query terms whose id and idf are remembered (queries repeat their words); then the memory starts afresh.
 REMEMBERED_TERMS = 50_000
+#: Pieces of text (between white space) whose stems are remembered, per language; then the memory starts afresh.
+REMEMBERED_PIECES = 200_000
 #: What is remembered of a term the bank has never seen: (id, idf, whether it ranks).
 _UNKNOWN = (-1, 0.0, False)
 #: A match resting on a single shared word ("salary") is a coincidence, not an answer.
@@ -98,23 +101,36 @@ class Analyser:
         self._stemmers = {code: snowballstemmer.stemmer(name) for code, name in STEMMERS.items()}
         # Stemming is the slow part of indexing a large bank, and words repeat: remember each one.
         self._memo: dict[str, dict[str, str]] = {code: {} for code in STEMMERS}
+        self._pieces: dict[str, _PieceStems] = {}
         self.concepts: ConceptTable | None = None
         if concepts:  # with a cache folder, the stemmed table is kept there for the next process
             self.concepts = ConceptTable.shipped(self.stems, cache_dir=cache_dir)
         self._signature: str | None = None
 
     def stems(self, text: str, language: str) -> list[str]:
-        words = content_words(text)
+        """The stems of the text's content words, in order. A text is read a piece (between white space) at a
+        time, and the stems of each piece are remembered: pieces repeat far more than texts do ("workers,"),
+        so most of a large bank is read by dictionary look-ups at C speed."""
+        pieces = self._pieces.get(language)
+        if pieces is None:
+            pieces = self._pieces[language] = _PieceStems(self._stem_words(language))
+        return list(chain.from_iterable(map(pieces.__getitem__, elide(text).split())))
+
+    def _stem_words(self, language: str):
         stemmer = self._stemmers.get(language)
         if stemmer is None:
-            return words
+            return lambda words: tuple(words)
         memo = self._memo[language]
-        stems = list(map(memo.get, words))
-        if None in stems:
-            for i, stem in enumerate(stems):
-                if stem is None:
-                    stems[i] = memo[words[i]] = stemmer.stemWord(words[i])
-        return stems
+
+        def stem_words(words: list[str]) -> tuple[str, ...]:
+            stems = list(map(memo.get, words))
+            if None in stems:
+                for i, stem in enumerate(stems):
+                    if stem is None:
+                        stems[i] = memo[words[i]] = stemmer.stemWord(words[i])
+            return tuple(stems)
+
+        return stem_words
 
     def terms(self, stems: Sequence[str], language: str | None = None) -> list[str]:
         terms = list(stems) + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
@@ -129,6 +145,20 @@ class Analyser:
             probes = {lang: self.terms(self.stems(text, lang), lang) for lang, text in PROBES.items()}
             self._signature = hashlib.sha256(json.dumps([STEMMERS, table, probes]).encode()).hexdigest()
         return self._signature
+
+
+class _PieceStems(dict):
+    """A piece of text -> the stems of its content words, worked out on first sight."""
+
+    def __init__(self, stem_words) -> None:
+        super().__init__()
+        self._stem_words = stem_words
+
+    def __missing__(self, piece: str) -> tuple[str, ...]:
+        if len(self) >= REMEMBERED_PIECES:
+            self.clear()
+        stems = self[piece] = self._stem_words(piece_words(piece))
+        return stems
 
 
 class QAMatcher:
