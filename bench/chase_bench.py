@@ -393,7 +393,8 @@ class Clock:
 
 def timed(helpdesk: Helpdesk, clock: Clock) -> None:
     """Time the scheduler's ticks on the bench's day: at 07:00 the first sends what fell due today; at 08:00
-    the next one sends the morning digest (it lists every open query needing attention); the ones after,
+    the next one sends the morning digest (it counts the open work needing attention and lists the most urgent
+lines of each section); the ones after,
     a minute apart, find everything done."""
     service = helpdesk.service
 
@@ -415,13 +416,19 @@ def timed(helpdesk: Helpdesk, clock: Clock) -> None:
 
 def show_plans(helpdesk: Helpdesk) -> None:
     """EXPLAIN ANALYZE of the reads a tick makes before acting (PostgreSQL)."""
-    from kb.chasing import chase_policy, digest_work, due_work
+    from kb.chase_messages import DIGEST_LINES
+    from kb.chasing import chase_policy, due_work
+    from kb.digest import digest_sections
 
     chase = chase_policy(helpdesk.policy)
     with helpdesk.service.unit_of_work() as session:
         session.execute(text("SET LOCAL jit = off"))  # as in a tick
-        for label, statement in (("due work", due_work(session, chase, NOW.date())),
-                                 ("digest work", digest_work(NOW.date()))):
+        reads = [("due work", due_work(session, chase, NOW.date()))]
+        for name, lines in digest_sections(NOW.date()).items():
+            rows = lines.offset(0).subquery()
+            first, *order = rows.c
+            reads.append((f"digest {name}", select(first, func.count().over()).order_by(*order).limit(DIGEST_LINES)))
+        for label, statement in reads:
             compiled = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
             plan = session.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}")).scalars()
             print(f"--- {label}\n" + "\n".join(plan))

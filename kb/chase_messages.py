@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Mapping, Sequence
 
-from kb.models import OutboxKind
+from kb.models import OutboxKind, QueryStatus
 from kb.policy import HelpdeskPolicy
+
+#: Lines a section of the digest lists at most (the most urgent); it says how many more there are.
+DIGEST_LINES = 25
+#: The statuses the digest lists under "New queries" (received in the last three days, or awaiting triage).
+DIGEST_NEW = (QueryStatus.NEW, QueryStatus.MANUAL_TRIAGE, QueryStatus.ROUTED, QueryStatus.REOPENED)
+_DIGEST_NEW_VALUES = frozenset(s.value for s in DIGEST_NEW)
 
 HOLDING = {
     "en": ("[{ref}] Your query: a little more time", "Thank you for your patience. Your query {ref} needs more "
@@ -39,7 +45,8 @@ def _quote(q) -> str:
 
 
 def compose(action, policy: HelpdeskPolicy, by_reference: dict, queries: list, now: datetime,
-            poor: Sequence[str] = (), erased: Sequence[str] = ()) -> ChaseMessage | None:
+            poor: Sequence[str] = (), erased: Sequence[str] = (),
+            totals: Mapping[str, int] | None = None) -> ChaseMessage | None:
     q = by_reference.get(action.reference)
     specialist = [policy.specialist_email or policy.email]
     if action.kind == "reminder":
@@ -84,35 +91,46 @@ def compose(action, policy: HelpdeskPolicy, by_reference: dict, queries: list, n
         return ChaseMessage(OutboxKind.REMINDER, [q.requester_email], subject.format(**values), body.format(**values))
     if action.kind == "digest":
         return ChaseMessage(OutboxKind.DIGEST, specialist, f"Helpdesk digest for {now.date()}",
-                            digest(queries, now, poor, erased))
+                            digest(queries, now, poor, erased, totals))
     return None
 
 
-def digest(queries: list, now: datetime, poor: Sequence[str] = (), erased: Sequence[str] = ()) -> str:
+def digest(queries: list, now: datetime, poor: Sequence[str] = (), erased: Sequence[str] = (),
+           totals: Mapping[str, int] | None = None) -> str:
     """New queries, drafts awaiting review, overdue inputs, replies at risk and poor ratings, in one email;
-    and, when the retention rule erased queries since the last digest, which."""
+    and, when the retention rule erased queries since the last digest, which.
+
+    Each section lists its ``DIGEST_LINES`` most urgent lines (the oldest new queries; the earliest
+    targets and due dates) and says how many there are. ``queries`` are snapshots in id order: every open
+    query, or (with ``totals``, each section's number of lines in all, from ``kb.digest``) at least the
+    queries of the lines shown."""
     today = now.date()
-    new = [q for q in queries if q.status in ("new", "manual_triage", "routed", "reopened")
+    new = [q for q in queries if q.status in _DIGEST_NEW_VALUES
            and (q.received_on >= today - timedelta(days=3) or q.needs_manual_triage)]
-    drafts = [q for q in queries if q.status == "draft_ready"]
-    late_inputs = [(q, c) for q in queries for c in q.consultations if not c.input_received and c.due_date < today]
+    drafts = sorted((q for q in queries if q.status == "draft_ready"), key=lambda q: q.target_reply_date)
+    late_inputs = sorted(((q, c) for q in queries for c in q.consultations
+                          if not c.input_received and c.due_date < today), key=lambda qc: qc[1].due_date)
+    clearances = sorted(((q, c) for q in queries for c in q.clearances), key=lambda qc: qc[1].due_date)
     at_risk = sorted((q for q in queries if (q.target_reply_date - today).days <= 3), key=lambda q: q.target_reply_date)
 
-    def section(title: str, lines: list[str]) -> str:
-        return f"{title} ({len(lines)})\n" + ("\n".join(f"  - {line}" for line in lines) if lines else "  none")
+    def section(title: str, lines: list[str], name: str = "") -> str:
+        total = totals[name] if totals is not None and name in totals else len(lines)
+        shown = lines[:DIGEST_LINES]
+        more = f"\n  ... and {total - len(shown)} more (helpdesk queries, or the console)" if total > len(shown) else ""
+        return f"{title} ({total})\n" + ("\n".join(f"  - {line}" for line in shown) if shown else "  none") + more
 
     return "\n\n".join([
         section("New queries", [f"{q.reference} {q.subject}" + (" [manual triage]" if q.needs_manual_triage else "")
-                                for q in new]),
-        section("Drafts awaiting review", [f"{q.reference} {q.subject}" for q in drafts]),
+                                for q in new], "new"),
+        section("Drafts awaiting review", [f"{q.reference} {q.subject}" for q in drafts], "drafts"),
         section("Overdue inputs", [f"{q.reference} {c.department} (due {c.due_date}, {c.reminders_sent} reminder(s))"
-                                   for q, c in late_inputs]),
+                                   for q, c in late_inputs], "late_inputs"),
         section("Clearance awaited", [f"{q.reference} {c.department} (due {c.due_date}, {c.reminders_sent} "
-                                      "reminder(s))" for q in queries for c in q.clearances]),
+                                      "reminder(s))" for q, c in clearances], "clearances"),
         section("Undelivered messages (check the address, then reply again)",
-                [f"{q.reference} {line}" for q in queries for line in q.undelivered]),
+                [f"{q.reference} {line}" for q in queries for line in q.undelivered], "undelivered"),
         section("Replies at risk", [f"{q.reference} target {q.target_reply_date}"
-                                    + (" OVERDUE" if q.target_reply_date < today else "") for q in at_risk]),
+                                    + (" OVERDUE" if q.target_reply_date < today else "") for q in at_risk], "at_risk"),
         section("Poor ratings since yesterday", list(poor)),
     ] + ([section("Personal data erased under the retention rule since the last digest", list(erased))] if erased else []))
 

@@ -11,7 +11,8 @@ fell due meanwhile (once, and the next reminder follows the cadence from then).
 
 A tick reads only open work with something due (``due_work``: indexed selects on due dates, last chases
 and target dates, never the closed queries nor the open ones with nothing due), and once a day what the
-digest lists (``digest_work``); ``snapshot`` reads just those queries' columns, set-based.
+digest lists (``kb.digest``: the queries of its lines shown, and each section's total); ``snapshot`` reads
+just those queries' columns, set-based.
 
 Rules:
 - a consultation without input is chased from the day after its due date:
@@ -60,6 +61,7 @@ from sqlalchemy.orm import Session, aliased
 
 from kb.calendar import DueDateCalendar
 from kb.chase_messages import compose, feedback_reminder
+from kb.digest import digest_listing
 from kb.models import (
     OPEN_STATUSES,
     Channel,
@@ -80,8 +82,6 @@ from kb.privacy.retention import erased_since_last_digest
 
 OPEN = list(OPEN_STATUSES)
 _OPEN_VALUES = frozenset(s.value for s in OPEN_STATUSES)
-#: The statuses the digest lists under "New queries" (see ``kb.chase_messages.digest``).
-DIGEST_NEW = [QueryStatus.NEW, QueryStatus.MANUAL_TRIAGE, QueryStatus.ROUTED, QueryStatus.REOPENED]
 #: Ids or keys per IN list: well under the 65,535 parameters a PostgreSQL statement may carry.
 CHUNK = 5000
 
@@ -303,21 +303,6 @@ def due_work(session: Session, chase: ChasePolicy, today: date) -> CompoundSelec
     return union(inputs, clearances, *notices)
 
 
-def digest_work(today: date) -> CompoundSelect:
-    """The ids of the open queries the digest lists (the sections of ``kb.chase_messages.digest``)."""
-    is_open, recent = Query.status.in_(OPEN), Query.received_at >= _day_start(today - timedelta(days=3))
-    return union(
-        select(Query.id).where(Query.status.in_(DIGEST_NEW), or_(recent, Query.needs_manual_triage)),
-        select(Query.id).where(Query.status == QueryStatus.DRAFT_READY),
-        select(Query.id).where(is_open, Query.target_reply_date <= today + timedelta(days=3)),
-        select(Consultation.query_id).join(Query, Query.id == Consultation.query_id)
-        .where(is_open, Consultation.input_received_at.is_(None), Consultation.due_date < today),
-        select(Clearance.query_id).join(Query, Query.id == Clearance.query_id)
-        .where(is_open, Clearance.answered_at.is_(None)),
-        select(OutboxMessage.query_id).join(Query, Query.id == OutboxMessage.query_id)
-        .where(is_open, OutboxMessage.failed_at.is_not(None)))
-
-
 def snapshot(session: Session, ids: Iterable[int]) -> dict[int, QuerySnapshot]:
     """Snapshots of the queries ``ids``, by id in id order: a few set-based reads of the columns chasing uses."""
     rows, consultations, clearances, failed = [], {}, {}, {}
@@ -423,7 +408,7 @@ def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePol
     digest_keys = [a.key for a in due_actions([], chase, now) if a.kind == "digest"]
     digest_due = bool(digest_keys) and not _already_queued(session, digest_keys)
     due_ids = set(session.scalars(due_work(session, chase, today)))
-    listed_ids = set(session.scalars(digest_work(today))) if digest_due else set()
+    listed_ids, totals = digest_listing(session, today) if digest_due else (set(), {})
     snapshots = snapshot(session, due_ids | listed_ids)
     actions = due_actions([s for i, s in snapshots.items() if i in due_ids], chase, now)
     waiting = {w.reference: w for w in awaiting_feedback(session, chase.feedback_reminder_days, today)}
@@ -458,7 +443,7 @@ def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePol
             continue
         digest = action.kind == "digest"
         message = compose(action, policy, by_reference, listed, now, poor=poor_ratings(session, now) if digest else (),
-                          erased=erased_since_last_digest(session, now) if digest else ())
+                          erased=erased_since_last_digest(session, now) if digest else (), totals=totals)
         if message is None:
             continue
         send(action.key, Channel.EMAIL, message.recipients, message.subject, message.body, message.kind, query_id,

@@ -62,7 +62,7 @@ SCAN_ALL, SCAN_ALL_UP_TO = 8, 20_000
 #: Query terms whose id and idf are remembered (queries repeat their words); then the memory starts afresh.
 REMEMBERED_TERMS = 50_000
 #: Pieces of text (between white space) whose stems are remembered, per language; then the memory starts afresh.
-REMEMBERED_PIECES = 200_000
+REMEMBERED_PIECES = 50_000  # about 11 MiB a language at most
 #: What is remembered of a term the bank has never seen: (id, idf, whether it ranks).
 _UNKNOWN = (-1, 0.0, False)
 #: A match resting on a single shared word ("salary") is a coincidence, not an answer.

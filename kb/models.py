@@ -567,6 +567,10 @@ Index("ix_query_status_target", Query.status, Query.target_reply_date, Query.id)
 Index("ix_consultation_awaited", Consultation.due_date, Consultation.query_id, Consultation.id,
       Consultation.reminders_sent, Consultation.last_reminder_at,
       postgresql_where=_AWAITED_INPUT, sqlite_where=_AWAITED_INPUT)
+# The digest's overdue inputs: every consultation without input of an open query (escalated ones too).
+_UNANSWERED_INPUT = Consultation.input_received_at.is_(None)
+Index("ix_consultation_unanswered", Consultation.query_id, Consultation.due_date, Consultation.id,
+      postgresql_where=_UNANSWERED_INPUT, sqlite_where=_UNANSWERED_INPUT)
 Index("ix_clearance_awaited", Clearance.due_date, postgresql_where=_AWAITED_CLEARANCE, sqlite_where=_AWAITED_CLEARANCE)
 Index("ix_outbox_failed_at", OutboxMessage.failed_at)
 Index("ix_reply_created_at", Reply.created_at)

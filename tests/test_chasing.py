@@ -10,19 +10,20 @@ from sqlalchemy import select
 from config.settings import DEFAULT_FILE
 from kb import lifecycle
 from kb.calendar import DueDateCalendar
+from kb import chase_messages
 from kb.chase_messages import digest
 from kb.chasing import (
     ChasePolicy,
     ConsultationSnapshot,
     QuerySnapshot,
     chase_policy,
-    digest_work,
     due_actions,
     due_work,
     poor_ratings,
     snapshot,
 )
 from kb.db import unit_of_work
+from kb.digest import digest_listing, digest_sections
 from kb.intake import QuerySubmission
 from kb.models import OPEN_STATUSES, Channel, Consultation, OutboxKind, OutboxMessage, Query, QueryStatus
 
@@ -158,7 +159,42 @@ def test_closed_queries_are_neither_read_nor_chased_however_late_they_are(helpde
         closed_id = s.scalar(select(Query.id).where(Query.reference == closed.reference))
         today = clock.now.date()
         assert closed_id not in set(s.scalars(due_work(s, chase_policy(helpdesk.policy), today)))
-        assert closed_id not in set(s.scalars(digest_work(today)))
+        assert all(closed_id not in set(s.scalars(lines)) for lines in digest_sections(today).values())
+
+
+def test_a_digest_lists_the_most_urgent_lines_of_each_section_and_how_many_more(helpdesk, clock, monkeypatch):
+    """With more open work than a section lists, the digest shows each section's most urgent lines and says how
+    many more there are; it reads only the queries it shows, yet says exactly what a digest composed from every
+    open query says."""
+    monkeypatch.setattr(chase_messages, "DIGEST_LINES", 3)
+    service = helpdesk.service
+    texts = ["Can we deduct the cost of uniforms from the workers' wages?",
+             "What personal protective equipment must an employer provide?",
+             "How many weeks of maternity leave must we give our employees?",
+             "Is a 15-year-old allowed to work in our cocoa supply chain after school?",
+             "Can our supplier stop workers from joining a union?",
+             "Should overtime at our garment suppliers be voluntary and paid at a premium?",
+             "What is a living wage for plantation workers?"]
+    references = []
+    for day, text in enumerate(texts):
+        references.append(service.submit_query(QuerySubmission(text=text, channel=Channel.EMAIL,
+                                                                email=f"r{day}@firm.example")).reference)
+        service.extend_target(references[-1], "staggered targets", days=len(texts) - day)  # the last is due first
+    clock.now += timedelta(days=30)
+    with unit_of_work(helpdesk.sessions) as s:  # as the tick sees them (it counts the reminders it queues after)
+        everything = list(snapshot(s, s.scalars(select(Query.id).where(Query.status.in_(OPEN_STATUSES)))).values())
+        expected = digest(everything, clock.now, poor_ratings(s, clock.now))
+    service.chase_overdue_work()
+    with unit_of_work(helpdesk.sessions) as s:
+        [morning] = s.scalars(select(OutboxMessage.body).where(OutboxMessage.kind == OutboxKind.DIGEST))
+        listed, totals = digest_listing(s, clock.now.date())
+        fourth = s.scalar(select(Query.id).where(Query.reference == references[3]))
+    assert morning == expected
+    # The fourth query is in no section's first three lines (inputs: the first queries'; targets: the last ones')
+    assert totals["at_risk"] == 7 and fourth not in listed
+    at_risk = morning.split("Replies at risk (7)\n")[1].split("\n\n")[0].splitlines()
+    assert at_risk == [f"  - {r} target {service.show_query(r).report.target_reply_date} OVERDUE"
+                       for r in reversed(references[-3:])] + ["  ... and 4 more (helpdesk queries, or the console)"]
 
 
 def test_day_by_day_a_tick_queues_what_every_open_query_calls_for(make_helpdesk, clock, tmp_path):
