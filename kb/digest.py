@@ -2,10 +2,10 @@
 
 The digest (``kb.chase_messages.digest``) has sections: new queries, drafts awaiting review, overdue
 inputs, clearances awaited, undelivered messages and replies at risk. Each lists its most urgent
-``DIGEST_LINES`` lines and says how many there are in all, so the email stays readable (and a Telegram
-message stays under its size limit) when thousands of queries are open. Here each section is one select
-of the query ids of its lines, in the order the digest lists them: the tick counts each and snapshots
-only the queries of the lines shown, not every open query.
+``DIGEST_LINES`` lines and says how many there are in all, so the email stays readable (and reaches a
+specialist's Telegram chat in a few messages, not hundreds) when thousands of queries are open. Here each
+section is one select of its lines (their query's id, then what they are listed by): the tick counts
+each and snapshots only the queries of the lines shown, not every open query.
 """
 
 from __future__ import annotations
