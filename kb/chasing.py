@@ -49,7 +49,6 @@ from sqlalchemy import (
     cast,
     exists,
     func,
-    insert,
     literal,
     or_,
     select,
@@ -61,6 +60,7 @@ from sqlalchemy.orm import Session, aliased
 
 from kb.calendar import DueDateCalendar
 from kb.chase_messages import compose, feedback_reminder
+from kb.db import insert_rows
 from kb.digest import digest_listing
 from kb.models import (
     OPEN_STATUSES,
@@ -463,8 +463,9 @@ def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePol
                                detail=f"{action.department or ''} {action.detail}".strip()))
         done.append(action)
     counted = dict(reminders_sent=bindparam("sent"), last_reminder_at=now)
-    for statement, rows in ((insert(OutboxMessage), outbox), (insert(QueryEvent), events),
-                            (_by_id(Consultation, counted), reminded),
+    insert_rows(session, OutboxMessage.__table__, outbox)
+    insert_rows(session, QueryEvent.__table__, events)
+    for statement, rows in ((_by_id(Consultation, counted), reminded),
                             (_by_id(Consultation, {"escalated_at": now}), escalated),
                             (_by_id(Clearance, counted), cleared)):
         if rows:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -90,6 +90,26 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (each with the same columns) in the session's transaction: one COPY on PostgreSQL, which
+    takes thousands of rows several times faster than a batch of INSERTs; one executemany elsewhere."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    columns = [table.c[name] for name in names]
+    # Each value as an INSERT would send it (enums as their values, JSON wrapped, datetimes in UTC).
+    processors = [column.type._cached_bind_processor(dialect) or (lambda value: value) for column in columns]
+    quote = dialect.identifier_preparer
+    copy_in = f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c.name) for c in columns)}) FROM STDIN"
+    with session.connection().connection.dbapi_connection.cursor() as cursor, cursor.copy(copy_in) as copy:
+        for row in rows:
+            copy.write_row([process(row[name]) for name, process in zip(names, processors)])
 
 
 @contextmanager
