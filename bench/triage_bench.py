@@ -5,6 +5,9 @@ the time to build the matcher's index, to save it and to load it again (what a
 command-line call does instead of building), the median and 99th-percentile
 time of the whole pure triage step (classify, route, match, draft) for one query
 on one core, the peak memory of the process and the size of the saved index;
+the build and the triage times twice: as first measured, and the best of three
+(builds, and each query's passes), which is what the code costs when nothing
+else on a shared machine slows it down;
 then how fast a saved index of 10,000 Q&As in three languages loads, and
 classification alone in queries per second.
 
@@ -51,6 +54,8 @@ from kb.qa_bank import shipped_qas  # noqa: E402
 from kb.triage import triage  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000)
+#: Builds and passes over the queries per bank size (first and best reported).
+REPEATS = 3
 COUNTRIES = ["Ghana", "Brazil", "Viet Nam", "Morocco", "Peru", "India", "Kenya", "Mexico", "Bangladesh", "Türkiye"]
 SECTORS = ["garment", "cocoa", "mining", "electronics", "construction", "fishing", "retail", "banking", "coffee"]
 SITUATIONS = ["at a supplier", "in our own plant", "for contractors", "for seasonal staff", "in a joint venture",
@@ -145,34 +150,58 @@ def measure_saved(qas: int, workdir: Path) -> dict:
 
 
 def measure(size: int, model_path: Path, workdir: Path) -> dict:
-    """One bank size, in this (fresh) process: build, triage every query, save, load."""
+    """One bank size, in this (fresh) process: build, triage every query, save, load (the peak memory is taken
+    then). Then ``REPEATS - 1`` more builds and passes over the queries: the best build, and the percentiles of
+    each query's best time, are what the code costs when nothing else on a shared machine slows it down (as
+    ``timeit`` reports)."""
     policy = build_policy(load_helpdesk_file(DEFAULT_FILE))
     model = TopicModel.load(model_path)
     calendar = DueDateCalendar()
-    analyser = Analyser(concepts=True)  # as the service matches: with the concept table and the match confidence
     confidence = MatchConfidence.shipped()
-    t0 = time.perf_counter()
-    matcher = QAMatcher(generate_bank(size), analyser, confidence=confidence)
-    build = time.perf_counter() - t0
-    timings = []
-    for text, language in queries():
-        start = time.perf_counter()
-        triage(text, language=language, policy=policy, model=model, matcher=matcher, calendar=calendar,
-               reference="HD-2026-0001", received=date(2026, 3, 2), target_reply_date=date(2026, 3, 16))
-        timings.append((time.perf_counter() - start) * 1000)
+
+    def build() -> tuple[QAMatcher, float]:
+        # as the service matches: with the concept table and the match confidence; a fresh analyser each time,
+        # so that no build starts with the words the one before remembered
+        analyser = Analyser(concepts=True)
+        t0 = time.perf_counter()
+        return QAMatcher(generate_bank(size), analyser, confidence=confidence), time.perf_counter() - t0
+
+    def one_pass(matcher: QAMatcher) -> list[float]:
+        timings = []
+        for text, language in queries():
+            start = time.perf_counter()
+            triage(text, language=language, policy=policy, model=model, matcher=matcher, calendar=calendar,
+                   reference="HD-2026-0001", received=date(2026, 3, 2), target_reply_date=date(2026, 3, 16))
+            timings.append((time.perf_counter() - start) * 1000)
+        return timings
+
+    matcher, first_build = build()
+    passes = [one_pass(matcher)]
     path = workdir / f"index-{size}.npz"
     t0 = time.perf_counter()
     matcher.save(path, "bench")
     save = time.perf_counter() - t0
+    analyser = matcher.analyser
     del matcher
     gc.collect()
     t0 = time.perf_counter()
     loaded = QAMatcher.load(path, "bench", analyser, confidence)
     load = time.perf_counter() - t0
     assert loaded is not None and len(loaded) == size
-    return {"size": size, "build": build, "save": save, "load": load, "p50": statistics.median(timings),
-            "p99": percentile(timings, 0.99), "queries": len(timings),
-            "peak": peak_rss_mib(), "file": path.stat().st_size / 2**20}
+    peak = peak_rss_mib()
+    del loaded, analyser
+    builds = [first_build]
+    for _ in range(REPEATS - 1):
+        gc.collect()
+        matcher, seconds = build()
+        builds.append(seconds)
+        passes.append(one_pass(matcher))
+        del matcher
+    best = [min(times) for times in zip(*passes)]
+    return {"size": size, "build": first_build, "best_build": min(builds), "save": save, "load": load,
+            "p50": statistics.median(passes[0]), "p99": percentile(passes[0], 0.99),
+            "best_p50": statistics.median(best), "best_p99": percentile(best, 0.99), "queries": len(best),
+            "peak": peak, "file": path.stat().st_size / 2**20}
 
 
 def _child(*args: str) -> dict:
@@ -199,15 +228,18 @@ def main() -> None:
     t0 = time.perf_counter()
     model: TopicModel = train_topic_model(examples, policy.topic_codes)
     print(f"trained the topic model on {len(examples)} examples in {time.perf_counter() - t0:.1f} s")
+    print(f"first build and first pass over the queries; then the best of {REPEATS} builds and each query's best "
+          f"of {REPEATS} passes")
     print(f"{'bank size':>10} {'index build':>12} {'save':>7} {'load ms':>8} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'queries':>8} {'peak RSS MiB':>13} {'file MiB':>9}")
+          f"{'best build':>11} {'best p50':>9} {'best p99':>9} {'queries':>8} {'peak RSS MiB':>13} {'file MiB':>9}")
     with tempfile.TemporaryDirectory() as workdir:
         model_path = Path(workdir) / "model.npz"
         model.save(model_path)
         for size in SIZES:
             r = _child("--bank", str(size), "--model", str(model_path), "--workdir", workdir)
             print(f"{r['size']:>10,} {r['build']:>10.1f} s {r['save']:>5.2f} s {r['load'] * 1000:>8.1f} "
-                  f"{r['p50']:>7.2f} {r['p99']:>7.2f} {r['queries']:>8} {r['peak']:>13.0f} {r['file']:>9.1f}")
+                  f"{r['p50']:>7.2f} {r['p99']:>7.2f} {r['best_build']:>9.1f} s {r['best_p50']:>9.2f} "
+                  f"{r['best_p99']:>9.2f} {r['queries']:>8} {r['peak']:>13.0f} {r['file']:>9.1f}")
         r = _child("--saved", "10000", "--workdir", workdir)
         print(f"saved index of {r['qas']:,} Q&As in three languages ({r['entries']:,} entries, {r['file']:.1f} MiB): "
               f"loaded in {r['load'] * 1000:.1f} ms, first query {r['first'] * 1000:.1f} ms")
