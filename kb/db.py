@@ -104,7 +104,8 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     names = list(rows[0])
     columns = [table.c[name] for name in names]
     # Each value as an INSERT would send it (enums as their values, JSON wrapped, datetimes in UTC).
-    processors = [column.type._cached_bind_processor(dialect) or (lambda value: value) for column in columns]
+    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+                  for column in columns]
     quote = dialect.identifier_preparer
     copy_in = f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c.name) for c in columns)}) FROM STDIN"
     with session.connection().connection.dbapi_connection.cursor() as cursor, cursor.copy(copy_in) as copy:

@@ -1,0 +1,41 @@
+"""Rows a tick writes in bulk (one COPY on PostgreSQL, one executemany on SQLite) read back exactly as rows the
+ORM writes one by one: enums as their values, JSON lists and objects, aware UTC times, NULLs and odd text."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from kb.db import insert_rows, make_engine, migrate, session_factory, unit_of_work
+from kb.models import Channel, OutboxKind, OutboxMessage, QueryEvent
+from kb.outbox import outbox_values
+
+NOW = datetime(2026, 3, 2, 7, 0, tzinfo=timezone.utc)
+
+
+def test_rows_written_in_bulk_read_back_as_the_orm_writes_them(database_url):
+    engine = make_engine(database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    odd = 'Tab\there, "quotes", back\\slash, new\nline, é ñ ü, emoji 🙂, \\N, and a percent %s'
+    rows = [dict(query_id=None, consultation_id=None, **outbox_values(
+        dedupe_key=f"reminder:{i}", kind=OutboxKind.REMINDER if i % 2 else OutboxKind.DIGEST,
+        channel=Channel.EMAIL if i % 3 else Channel.TELEGRAM, recipients=[f"fp{i}@dept.example", "x@y.example"],
+        subject=f"[HD-2026-000{i}] Reminder {odd}", body=odd * 3, now=NOW + timedelta(minutes=i),
+        domain="helpdesk.example", headers={"Auto-Submitted": "auto-generated", "X-Odd": odd} if i else None))
+        for i in range(5)]
+    try:
+        with unit_of_work(sessions) as session:
+            insert_rows(session, OutboxMessage.__table__, rows)
+            insert_rows(session, QueryEvent.__table__, [])  # nothing to write: no statement, no error
+        with unit_of_work(sessions) as session:
+            stored = session.scalars(select(OutboxMessage).order_by(OutboxMessage.dedupe_key)).all()
+            read = [dict(query_id=m.query_id, consultation_id=m.consultation_id, dedupe_key=m.dedupe_key, kind=m.kind,
+                         channel=m.channel, recipients=m.recipients, subject=m.subject, body=m.body, headers=m.headers,
+                         created_at=m.created_at, due_at=m.due_at, attempts=m.attempts,
+                         email_message_id=m.email_message_id) for m in stored]
+            assert all(m.sent_at is None and m.failed_at is None and m.last_error is None for m in stored)
+    finally:
+        engine.dispose()
+    assert read == rows
