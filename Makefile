@@ -9,12 +9,14 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run demo test bench bench-mail bench-web peers
 
+# "compat": the checkout goes on sys.path through a .pth line; setuptools' default editable finder costs every
+# command about 12 ms of start-up (pyproject.toml keeps setuptools at a version that has the mode; its notice
+# that the mode is transitional is silenced, the reason is this comment)
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# "compat": the checkout goes on sys.path through a .pth line; setuptools' default editable finder costs
-	# every command about 12 ms of start-up (pyproject.toml keeps setuptools at a version that has the mode)
-	$(PY) -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
+	PYTHONWARNINGS="ignore:Compat editable installs" \
+		$(PY) -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 run: $(STAMP)
