@@ -54,13 +54,12 @@ from sqlalchemy import (
     select,
     text,
     union,
-    update,
 )
 from sqlalchemy.orm import Session, aliased
 
 from kb.calendar import DueDateCalendar
 from kb.chase_messages import compose, feedback_reminder
-from kb.db import insert_rows
+from kb.db import insert_rows, update_rows
 from kb.digest import digest_listing
 from kb.models import (
     OPEN_STATUSES,
@@ -453,26 +452,19 @@ def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePol
                 send(f"{action.key}:tg:{chat}", Channel.TELEGRAM, [str(chat)], message.subject,
                      f"{message.subject}\n\n{message.body}", message.kind, query_id)
         if action.consultation_id and action.kind == "reminder":
-            reminded.append({"row": action.consultation_id, "sent": action.number})
+            reminded.append((action.consultation_id, action.number))
         if action.consultation_id and action.kind == "escalation":
-            escalated.append({"row": action.consultation_id})
+            escalated.append(action.consultation_id)
         if action.clearance_id is not None:
-            cleared.append({"row": action.clearance_id, "sent": action.number})
+            cleared.append((action.clearance_id, action.number))
         if query_id is not None:
             events.append(dict(query_id=query_id, at=now, kind=action.kind, actor="scheduler",
                                detail=f"{action.department or ''} {action.detail}".strip()))
         done.append(action)
-    counted = dict(reminders_sent=bindparam("sent"), last_reminder_at=now)
     insert_rows(session, OutboxMessage.__table__, outbox)
     insert_rows(session, QueryEvent.__table__, events)
-    for statement, rows in ((_by_id(Consultation, counted), reminded),
-                            (_by_id(Consultation, {"escalated_at": now}), escalated),
-                            (_by_id(Clearance, counted), cleared)):
-        if rows:
-            session.execute(statement, rows)
+    for table, counts in ((Consultation.__table__, reminded), (Clearance.__table__, cleared)):
+        update_rows(session, table, [row for row, _ in counts], {"reminders_sent": [sent for _, sent in counts]},
+                    last_reminder_at=now)
+    update_rows(session, Consultation.__table__, escalated, escalated_at=now)
     return done
-
-
-def _by_id(model: Any, values: dict) -> Any:
-    """An UPDATE of ``model``'s rows named by the parameter ``row``, run once per row in one call."""
-    return update(model.__table__).where(model.__table__.c.id == bindparam("row")).values(**values)

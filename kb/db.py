@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import Engine, Table, create_engine, event, insert
+from sqlalchemy import ARRAY, Engine, Table, any_, bindparam, create_engine, event, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -111,6 +111,32 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     with session.connection().connection.dbapi_connection.cursor() as cursor, cursor.copy(copy_in) as copy:
         for row in rows:
             copy.write_row([process(row[name]) for name, process in zip(names, processors)])
+
+
+def update_rows(session: Session, table: Table, ids: list[int], per_row: dict[str, list[Any]] | None = None,
+                **same: Any) -> None:
+    """Set columns of the rows ``ids`` of ``table``: ``per_row`` a value per row (in the order of ``ids``),
+    ``same`` one value for all. One statement on PostgreSQL (the values travel as arrays), one executemany
+    elsewhere."""
+    if not ids:
+        return
+    per_row = per_row or {}
+    key = table.c.id
+    if session.get_bind().dialect.name != "postgresql":
+        statement = update(table).where(key == bindparam("_row")).values(
+            **{name: bindparam(f"_{name}") for name in per_row}, **same)
+        session.execute(statement, [{"_row": row, **{f"_{name}": values[i] for name, values in per_row.items()}}
+                                    for i, row in enumerate(ids)])
+        return
+    rows = bindparam("rows", ids, type_=ARRAY(key.type))
+    if not per_row:
+        session.execute(update(table).where(key == any_(rows)).values(**same))
+        return
+    given = select(func.unnest(rows).label("row"), *(  # unnest side by side: the arrays zipped, row by row
+        func.unnest(bindparam(name, values, type_=ARRAY(table.c[name].type))).label(name)
+        for name, values in per_row.items())).subquery()
+    session.execute(update(table).where(key == given.c.row).values(
+        **{name: given.c[name] for name in per_row}, **same))
 
 
 @contextmanager

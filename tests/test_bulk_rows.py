@@ -1,5 +1,6 @@
 """Rows a tick writes in bulk (one COPY on PostgreSQL, one executemany on SQLite) read back exactly as rows the
-ORM writes one by one: enums as their values, JSON lists and objects, aware UTC times, NULLs and odd text."""
+ORM writes one by one: enums as their values, JSON lists and objects, aware UTC times, NULLs and odd text; and
+rows it updates in bulk (one statement on PostgreSQL) get each its own value, and no other row changes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from kb.db import insert_rows, make_engine, migrate, session_factory, unit_of_work
+from kb.db import insert_rows, make_engine, migrate, session_factory, unit_of_work, update_rows
 from kb.models import Channel, OutboxKind, OutboxMessage, QueryEvent
 from kb.outbox import outbox_values
 
@@ -39,3 +40,28 @@ def test_rows_written_in_bulk_read_back_as_the_orm_writes_them(database_url):
     finally:
         engine.dispose()
     assert read == rows
+
+
+def test_rows_updated_in_bulk_get_each_their_own_value_and_no_other_row_changes(database_url):
+    engine = make_engine(database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    try:
+        with unit_of_work(sessions) as session:
+            insert_rows(session, OutboxMessage.__table__, [dict(query_id=None, consultation_id=None, **outbox_values(
+                dedupe_key=f"k{i}", kind=OutboxKind.REMINDER, channel=Channel.EMAIL, recipients=["a@b.example"],
+                subject="s", body="b", now=NOW, domain="helpdesk.example")) for i in range(6)])
+        with unit_of_work(sessions) as session:
+            ids = dict(session.execute(select(OutboxMessage.dedupe_key, OutboxMessage.id)).all())
+            update_rows(session, OutboxMessage.__table__, [ids["k4"], ids["k1"], ids["k2"]],
+                        {"attempts": [4, 1, 2], "last_error": ["four", "one", None]}, last_attempt_at=NOW)
+            update_rows(session, OutboxMessage.__table__, [ids["k5"]], failed_at=NOW + timedelta(hours=1))
+            update_rows(session, OutboxMessage.__table__, [], failed_at=NOW)  # nothing to update: no statement
+        with unit_of_work(sessions) as session:
+            rows = {m.dedupe_key: (m.attempts, m.last_error, m.last_attempt_at, m.failed_at)
+                    for m in session.scalars(select(OutboxMessage))}
+    finally:
+        engine.dispose()
+    assert rows == {"k0": (0, None, None, None), "k1": (1, "one", NOW, None), "k2": (2, None, NOW, None),
+                    "k3": (0, None, None, None), "k4": (4, "four", NOW, None),
+                    "k5": (0, None, None, NOW + timedelta(hours=1))}
