@@ -76,9 +76,9 @@ def register(app: typer.Typer, friendly, open_helpdesk, console) -> None:
     @quarantine_app.command("list")
     @friendly
     def quarantine_list() -> None:
-        """Every quarantined email with why it was set aside."""
+        """Every quarantined email with why it was set aside (the read is audited)."""
         with open_helpdesk() as helpdesk:
-            rows = helpdesk.service.quarantined()
+            rows = helpdesk.service.quarantined(reader=cli_actor())
         for q in rows:
             console.print(f"#{q.id}  {q.received_at:%Y-%m-%d %H:%M}  {q.size:,} bytes  {q.reason}", highlight=False)
         console.print(f"{len(rows)} quarantined email(s)" + (". Read one: helpdesk quarantine show ID" if rows else ""))
@@ -88,11 +88,11 @@ def register(app: typer.Typer, friendly, open_helpdesk, console) -> None:
     @friendly
     def quarantine_show(stored_id: int, raw: bool = typer.Option(False, help="Print the raw message as received")
                         ) -> None:
-        """One quarantined email: its reason and headers (or the whole raw message with --raw)."""
+        """One quarantined email: its reason and headers (or the whole raw message with --raw); the read is audited."""
         from email import message_from_bytes, policy
 
         with open_helpdesk() as helpdesk:
-            q = helpdesk.service.quarantined_email(stored_id)
+            q = helpdesk.service.quarantined_email(stored_id, reader=cli_actor())
         if raw:
             sys.stdout.buffer.write(q.raw)
             return
@@ -108,5 +108,5 @@ def register(app: typer.Typer, friendly, open_helpdesk, console) -> None:
     def quarantine_release(stored_id: int) -> None:
         """Put a quarantined email back in the queue; the next pass (or process-mail) handles it afresh."""
         with open_helpdesk() as helpdesk:
-            helpdesk.service.release_quarantined(stored_id)
+            helpdesk.service.release_quarantined(stored_id, actor=cli_actor())
         console.print(f"#{stored_id} released: it is processed at the next pass (helpdesk process-mail does it now)")

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from ingest.imap import ImapSettings, MailboxIngestor, process_stored
 from ingest.parsing import Limits
 from kb.db import unit_of_work
-from kb.models import Consultation, OutboxKind, OutboxMessage, Query, RawEmail
+from kb.models import AuditEntry, Consultation, OutboxKind, OutboxMessage, Query, RawEmail
 from tests.test_email_channel import mail
 
 
@@ -65,9 +65,19 @@ def test_a_message_that_keeps_failing_is_quarantined_after_three_tries_and_never
     result = CliRunner().invoke(__import__("config.cli", fromlist=["app"]).app, ["quarantine", "list"],
                                 env=cli_env(helpdesk))
     assert f"#{first}" in result.output and "1 quarantined email(s)" in result.output
-    helpdesk.service.release_quarantined(first)
+    shown = CliRunner().invoke(__import__("config.cli", fromlist=["app"]).app, ["quarantine", "show", str(first)],
+                               env=cli_env(helpdesk))
+    assert shown.exit_code == 0 and f"#{first} received" in shown.output
+    helpdesk.service.release_quarantined(first, actor="maria")
     assert process_stored(helpdesk.service, Limits()).outcomes == {"query": 1}
     assert len(rows(helpdesk, Query)) == 2 and helpdesk.service.quarantined() == []
+    # Senders and raw bytes are personal data: who read the quarantine, and who released what, is on record.
+    trail = [(line.action, line.detail) for line in helpdesk.service.audit_trail("maria")]
+    assert trail == [("release", f"quarantined email #{first}")]
+    reads = [(e.actor.startswith("cli:"), e.action, e.channel, e.detail) for e in rows(helpdesk, AuditEntry)
+             if e.action == "read"]
+    assert reads == [(True, "read", "cli", "the quarantine (1 email(s))"),
+                     (True, "read", "cli", f"quarantined email #{first}")]
 
 
 def cli_env(helpdesk) -> dict:

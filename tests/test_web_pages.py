@@ -195,6 +195,11 @@ def test_maria_reads_the_quarantine_as_plain_text_and_releases_an_email(helpdesk
     assert service.quarantined() == [] and '<span class="tag">' not in released.text
     again = maria.client.post(f"/quarantine/{stored}/release", data={"csrf_token": TOKEN.search(page.text).group(1)})
     assert again.status_code == 200 and f"no quarantined email #{stored}" in again.text
+    # The senders she saw and the email she released are on her audit trail; the refused releases are not.
+    trail = [(line.action, line.channel, line.detail) for line in service.audit_trail("maria")
+             if line.action in ("read", "release")]
+    assert trail[0] == ("read", "web", "the quarantine (1 email(s))")
+    assert trail.count(("release", "web", f"quarantined email #{stored}")) == 1
 
 
 def test_victor_sees_the_quarantine_without_senders_and_cannot_release(helpdesk, service, victor):

@@ -40,7 +40,7 @@ class ConsolePages:
         account = await self._who(session, request)
         if account is None:
             return self._to_login(request, session)
-        held = await run_in_threadpool(self.service.quarantined)
+        held = await run_in_threadpool(self.service.quarantined, reader=account.name, channel="web")
         rows = [{"id": q.id, "received_at": q.received_at, "mailbox": q.mailbox, "size": q.size, "reason": q.reason,
                  **(headers(q.raw) if account.may_act else {"from": HIDDEN_FROM_VIEWERS,
                                                              "subject": HIDDEN_FROM_VIEWERS})} for q in held]
@@ -54,7 +54,7 @@ class ConsolePages:
         session, _, account = passed
         stored = request.path_params["stored_id"]
         try:
-            await run_in_threadpool(self.service.release_quarantined, int(stored), actor=account.name)
+            await run_in_threadpool(self.service.release_quarantined, int(stored), actor=account.name, channel="web")
         except (ValueError, LookupError) as exc:
             session.say("error", str(exc))
             return self.redirect(session, "/quarantine")

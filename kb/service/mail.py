@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, defer
 from kb.inbound import PENDING, InboundEmail, InboundResult, Outcome, decide
 from kb.models import Channel, OutboxKind, OutboxMessage, RawEmail
 from kb.outbox import queue
+from kb.privacy import audit
 from kb.service.core import ServiceBase
 
 log = logging.getLogger("kb.service")
@@ -225,20 +226,29 @@ class MailUseCases(ServiceBase):
               now=now, domain=self.policy.domain, headers={"Auto-Submitted": "auto-generated"}, fresh=True)
 
     # ------------------------------------------------------------- quarantine
-    def quarantined(self) -> list[QuarantinedEmail]:
+    def quarantined(self, reader: str | None = None, channel: str = "cli") -> list[QuarantinedEmail]:
+        """Every quarantined email. Its senders and subjects are personal data: ``reader`` (who is looking) is
+        recorded in the audit trail."""
         with self.unit_of_work() as session:
             rows = session.scalars(select(RawEmail).where(RawEmail.outcome == Outcome.QUARANTINED.value)
-                                   .order_by(RawEmail.id))
+                                   .order_by(RawEmail.id)).all()
+            if reader is not None:
+                audit.record(session, at=self.clock(), actor=reader, action="read", channel=channel,
+                             detail=f"the quarantine ({len(rows)} email(s))")
             return [self._view(r) for r in rows]
 
-    def quarantined_email(self, stored_id: int) -> QuarantinedEmail:
+    def quarantined_email(self, stored_id: int, reader: str | None = None, channel: str = "cli") -> QuarantinedEmail:
+        """One quarantined email, raw bytes and all; ``reader`` is recorded in the audit trail."""
         with self.unit_of_work() as session:
             row = session.get(RawEmail, stored_id)
             if row is None or row.outcome != Outcome.QUARANTINED.value:
                 raise LookupError(f"no quarantined email #{stored_id}")
+            if reader is not None:
+                audit.record(session, at=self.clock(), actor=reader, action="read", channel=channel,
+                             detail=f"quarantined email #{stored_id}")
             return self._view(row)
 
-    def release_quarantined(self, stored_id: int, actor: str = "specialist") -> None:
+    def release_quarantined(self, stored_id: int, actor: str = "specialist", channel: str = "cli") -> None:
         """Put a quarantined email back in the queue (after a fix): the next pass processes it afresh."""
         with self.unit_of_work() as session:
             row = session.get(RawEmail, stored_id)
@@ -246,6 +256,8 @@ class MailUseCases(ServiceBase):
                 raise LookupError(f"no quarantined email #{stored_id}")
             row.outcome, row.attempts, row.claimed_until = PENDING, 0, None
             row.reason = f"released by {actor} on {self.clock():%Y-%m-%d %H:%M} UTC (was: {row.reason})"[:2000]
+            audit.record(session, at=self.clock(), actor=actor, action="release", channel=channel,
+                         detail=f"quarantined email #{stored_id}")
 
     @staticmethod
     def _view(row: RawEmail) -> QuarantinedEmail:
