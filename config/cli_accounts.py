@@ -66,6 +66,7 @@ def register(app: typer.Typer, friendly, open_helpdesk, console) -> None:
     @user_app.command("list")
     @friendly
     def user_list() -> None:
+        """The console accounts and their roles."""
         with open_helpdesk() as helpdesk:
             for account in helpdesk.service.accounts():
                 console.print(f"{account.name}  {account.role}")

@@ -117,7 +117,7 @@ def register(app: typer.Typer, friendly, open_helpdesk, console) -> None:
     def qa_publish(key: str,
                    question_file: Optional[Path] = typer.Option(None, help="Final wording of the question"),
                    answer_file: Optional[Path] = typer.Option(None, help="Final wording of the answer")) -> None:
-        """Publish a draft Q&A (e.g. one promoted from a query), or a withdrawn one again."""
+        """Publish a draft Q&A (one promoted from a query, say), or a withdrawn one again."""
         with open_helpdesk() as helpdesk:
             helpdesk.service.publish_qa(key, actor="cli", question=read(question_file), answer=read(answer_file))
         console.print(f"Q&A {key} published")
