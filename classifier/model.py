@@ -264,15 +264,14 @@ class TopicModel:
         (and word pairs) that pushed it up the most, found for all of them in one pass."""
         if not len(shown):
             return {}
-        contribution = values[:, None] * self.weights[ids[:, None], shown]
+        contribution = values[:, None] * self.weights[ids][:, shown]
         useful = (contribution > 0) & self._readable[ids][:, None]
         ranked = np.argsort(np.where(useful, -contribution, np.inf), axis=0, kind="stable")[:wanted]
-        # All the shown topics' best rows at once (a column each), then their words in plain Python.
-        kept = np.take_along_axis(useful, ranked, axis=0).T.tolist()
-        terms = ids[ranked].T.tolist()
-        vocabulary = self.vocabulary
-        return {t: tuple(readable(vocabulary[i]) for i, ok in zip(column, oks) if ok)
-                for t, column, oks in zip(shown.tolist(), terms, kept)}
+        words = {}
+        for column, t in enumerate(shown.tolist()):
+            rows = ranked[:, column]
+            words[t] = tuple(readable(self.vocabulary[i]) for i in ids[rows[useful[rows, column]]].tolist())
+        return words
 
     # ---------------------------------------------------------------- persistence
     def save(self, path: Path) -> None:
