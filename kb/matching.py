@@ -23,8 +23,8 @@ import hashlib
 import json
 import math
 from collections import Counter
-from itertools import chain
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Iterable, Sequence
 
