@@ -117,11 +117,11 @@ _register_groups()
 @_friendly
 def demo(samples: Path = typer.Option(SAMPLES, help="TOML file of sample queries")) -> None:
     """Triage the shipped sample queries (EN/FR/ES) and print each decision."""
+    import tomllib
+
     from config.render import triage_panel
     from kb.intake import QuerySubmission
     from kb.models import Channel
-
-    import tomllib
 
     with _open() as helpdesk:
         items = tomllib.loads(samples.read_text(encoding="utf-8"))["query"]

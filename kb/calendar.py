@@ -10,10 +10,15 @@ nothing here assumes a Monday-to-Friday week.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property, lru_cache
 
 import holidays
+
+def day_start(day: date) -> datetime:
+    """The first instant of ``day``: the store keeps its times in UTC, and a day begins at UTC midnight."""
+    return datetime.combine(day, time(0), tzinfo=timezone.utc)
+
 
 #: The weekend when no holiday country is configured (ISO weekdays 0=Monday .. 6=Sunday).
 DEFAULT_WEEKEND = frozenset({5, 6})

@@ -18,6 +18,10 @@ DIGEST_LINES = 25
 #: The statuses the digest lists under "New queries" (received in the last three days, or awaiting triage).
 DIGEST_NEW = (QueryStatus.NEW, QueryStatus.MANUAL_TRIAGE, QueryStatus.ROUTED, QueryStatus.REOPENED)
 _DIGEST_NEW_VALUES = frozenset(s.value for s in DIGEST_NEW)
+#: New queries are those received in the last this many days (or awaiting triage, however old).
+DIGEST_RECENT_DAYS = 3
+#: A reply is at risk when its target is this many days away or fewer (or past).
+AT_RISK_DAYS = 3
 
 HOLDING = {
     "en": ("[{ref}] Your query: a little more time", "Thank you for your patience. Your query {ref} needs more "
@@ -106,12 +110,12 @@ def digest(queries: list, now: datetime, poor: Sequence[str] = (), erased: Seque
     queries of the lines shown."""
     today = now.date()
     new = [q for q in queries if q.status in _DIGEST_NEW_VALUES
-           and (q.received_on >= today - timedelta(days=3) or q.needs_manual_triage)]
+           and (q.received_on >= today - timedelta(days=DIGEST_RECENT_DAYS) or q.needs_manual_triage)]
     drafts = sorted((q for q in queries if q.status == "draft_ready"), key=lambda q: q.target_reply_date)
     late_inputs = sorted(((q, c) for q in queries for c in q.consultations
                           if not c.input_received and c.due_date < today), key=lambda qc: qc[1].due_date)
     clearances = sorted(((q, c) for q in queries for c in q.clearances), key=lambda qc: qc[1].due_date)
-    at_risk = sorted((q for q in queries if (q.target_reply_date - today).days <= 3), key=lambda q: q.target_reply_date)
+    at_risk = sorted((q for q in queries if (q.target_reply_date - today).days <= AT_RISK_DAYS), key=lambda q: q.target_reply_date)
 
     def section(title: str, lines: list[str], name: str = "") -> str:
         total = totals[name] if totals is not None and name in totals else len(lines)

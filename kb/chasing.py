@@ -35,7 +35,7 @@ Rules:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable
 
 from sqlalchemy import (
@@ -57,7 +57,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from kb.calendar import DueDateCalendar
+from kb.calendar import DueDateCalendar, day_start
 from kb.chase_messages import compose, feedback_reminder
 from kb.db import insert_rows, update_rows
 from kb.digest import digest_listing
@@ -227,10 +227,6 @@ def due_actions(queries: list[QuerySnapshot], policy: ChasePolicy, now: datetime
     return actions
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=timezone.utc)
-
-
 def _groups(session: Session, values: Iterable[Any]) -> list[list[Any]]:
     """``values`` in as few groups as one statement takes: all of them on PostgreSQL (one array parameter,
     so a digest's tens of thousands of ids are one read), ``CHUNK`` at a time elsewhere."""
@@ -267,7 +263,7 @@ def _chase_due(reminders_sent: Any, due_date: Any, last_reminder_at: Any, today:
     return and_(due_date < today,
                 or_(reminders_sent == 0,
                     and_(last_reminder_at.is_(None), due_date <= today - every),
-                    last_reminder_at < _day_start(today - every + timedelta(days=1))))
+                    last_reminder_at < day_start(today - every + timedelta(days=1))))
 
 
 def due_work(session: Session, chase: ChasePolicy, today: date) -> CompoundSelect:
@@ -357,8 +353,8 @@ def awaiting_feedback(session: Session, days: int, today: date) -> list[Awaiting
     """
     if days <= 0:
         return []
-    since = _day_start(today - timedelta(days=days) - FEEDBACK_REMINDER_WINDOW)
-    until = _day_start(today - timedelta(days=days - 1))
+    since = day_start(today - timedelta(days=days) - FEEDBACK_REMINDER_WINDOW)
+    until = day_start(today - timedelta(days=days - 1))
     earlier = aliased(Reply)
     first_reply = (select(Reply.query_id, func.min(Reply.created_at).label("at"))
                    .where(Reply.created_at >= since, Reply.created_at < until,

@@ -10,13 +10,14 @@ each and snapshots only the queries of the lines shown, not every open query.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from kb import chase_messages
-from kb.chase_messages import DIGEST_NEW
+from kb.calendar import day_start
+from kb.chase_messages import AT_RISK_DAYS, DIGEST_NEW, DIGEST_RECENT_DAYS
 from kb.models import OPEN_STATUSES, Clearance, Consultation, OutboxMessage, Query, QueryStatus
 
 
@@ -24,7 +25,7 @@ def digest_sections(today: date) -> dict[str, Select]:
     """Per section of ``kb.chase_messages.digest``, one row per line: its query's id, then what the section
     lists its lines by (most urgent first)."""
     is_open = Query.status.in_(list(OPEN_STATUSES))
-    recent = Query.received_at >= datetime.combine(today - timedelta(days=3), time(0), tzinfo=timezone.utc)
+    recent = Query.received_at >= day_start(today - timedelta(days=DIGEST_RECENT_DAYS))
     return {
         "new": select(Query.id, Query.id.label("received"))
         .where(Query.status.in_(list(DIGEST_NEW)), or_(recent, Query.needs_manual_triage)),
@@ -38,7 +39,7 @@ def digest_sections(today: date) -> dict[str, Select]:
         "undelivered": select(OutboxMessage.query_id, OutboxMessage.query_id.label("by_query"), OutboxMessage.id)
         .join(Query, Query.id == OutboxMessage.query_id).where(is_open, OutboxMessage.failed_at.is_not(None)),
         "at_risk": select(Query.id, Query.target_reply_date, Query.id.label("by_query"))
-        .where(is_open, Query.target_reply_date <= today + timedelta(days=3)),
+        .where(is_open, Query.target_reply_date <= today + timedelta(days=AT_RISK_DAYS)),
     }
 
 

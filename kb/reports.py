@@ -55,12 +55,13 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from kb.calendar import day_start
 from kb.models import QA, Consultation, Feedback, QAOrigin, Query, Reply
 
 #: A descriptive row with fewer queries than this never shows a confidential one.
@@ -232,7 +233,7 @@ def period_figures(session: Session, start: date, end: date) -> PeriodFigures:
     """The figures of the queries received from ``start`` to ``end`` (both included), and the Q&As added then."""
     if start > end:
         raise ValueError(f"the period starts on {start}, after it ends on {end}")
-    since, until = _instant(start), _instant(end + timedelta(days=1))
+    since, until = day_start(start), day_start(end + timedelta(days=1))
     in_period = (Query.received_at >= since, Query.received_at < until)
     figures = PeriodFigures(start, end)
     queries = list(session.scalars(select(Query).where(*in_period).order_by(Query.received_at, Query.id)
@@ -362,10 +363,6 @@ def _middle_and_p90(values: list[float]) -> tuple[float | None, float | None]:
     if not values:
         return None, None
     return round(statistics.median(values), 1), round(nearest_rank(values, 90), 1)
-
-
-def _instant(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=timezone.utc)
 
 
 def year_earlier(day: date) -> date:

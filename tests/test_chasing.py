@@ -8,9 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from config.settings import DEFAULT_FILE
-from kb import lifecycle
+from kb import chase_messages, lifecycle
 from kb.calendar import DueDateCalendar
-from kb import chase_messages
 from kb.chase_messages import digest
 from kb.chasing import (
     ChasePolicy,
