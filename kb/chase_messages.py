@@ -106,8 +106,8 @@ def digest(queries: list, now: datetime, poor: Sequence[str] = (), erased: Seque
 
     Each section lists its ``DIGEST_LINES`` most urgent lines (the oldest new queries; the earliest
     targets and due dates) and says how many there are. ``queries`` are snapshots in id order: every open
-    query, or (with ``totals``, each section's number of lines in all, from ``kb.digest``) at least the
-    queries of the lines shown."""
+    query, or (with ``totals``: the number of lines in all of the sections that have more than they list,
+    from ``kb.digest``) at least the queries of the lines shown."""
     today = now.date()
     new = [q for q in queries if q.status in _DIGEST_NEW_VALUES
            and (q.received_on >= today - timedelta(days=DIGEST_RECENT_DAYS) or q.needs_manual_triage)]

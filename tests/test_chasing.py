@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from config.settings import DEFAULT_FILE
-from kb import chase_messages, lifecycle
+from kb import chase_messages, chasing, lifecycle
 from kb.calendar import DueDateCalendar
 from kb.chase_messages import digest
 from kb.chasing import (
@@ -194,6 +194,31 @@ def test_a_digest_lists_the_most_urgent_lines_of_each_section_and_how_many_more(
     at_risk = morning.split("Replies at risk (7)\n")[1].split("\n\n")[0].splitlines()
     assert at_risk == [f"  - {r} target {service.show_query(r).report.target_reply_date} OVERDUE"
                        for r in reversed(references[-3:])] + ["  ... and 4 more (helpdesk queries, or the console)"]
+
+
+def test_a_digest_never_counts_a_line_it_does_not_show_when_a_query_moves_while_the_tick_reads(
+        helpdesk, clock, monkeypatch):
+    """The tick counts a section's lines, then reads the queries it lists, in separate statements; a sender that
+    commits between the two (the routing email sent, the query now awaiting inputs) must not leave the digest
+    saying "New queries (2)" over one line and "... and 1 more" (seen in `make run`)."""
+    service = helpdesk.service
+    first, second = (service.submit_query(QuerySubmission(text=text, channel=Channel.EMAIL, email=email)).reference
+                     for text, email in (("Can we deduct the cost of uniforms from the workers' wages?", "a@b.example"),
+                                         ("What is a living wage for plantation workers?", "c@d.example")))
+    read_snapshots = chasing.snapshot
+
+    def routing_email_sent_meanwhile(session, ids):
+        with unit_of_work(helpdesk.sessions) as other:  # another thread's unit of work, committed
+            query = other.scalar(select(Query).where(Query.reference == second))
+            lifecycle.transition(other, query, QueryStatus.AWAITING_INPUTS, reason="routing email sent", at=clock.now)
+        return read_snapshots(session, ids)
+
+    monkeypatch.setattr(chasing, "snapshot", routing_email_sent_meanwhile)
+    service.chase_overdue_work()
+    with unit_of_work(helpdesk.sessions) as s:
+        [morning] = s.scalars(select(OutboxMessage.body).where(OutboxMessage.kind == OutboxKind.DIGEST))
+    new = morning.split("\n\n")[0].splitlines()
+    assert new[0] == "New queries (1)" and new[1].startswith(f"  - {first} ") and len(new) == 2
 
 
 def test_day_by_day_a_tick_queues_what_every_open_query_calls_for(make_helpdesk, clock, tmp_path):
