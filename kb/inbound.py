@@ -16,8 +16,9 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from kb import lifecycle
@@ -273,9 +274,15 @@ def _notify_sender(service, session: Session, email: InboundEmail, notice, now: 
 
 
 def _seen_message_id(session: Session, message_id: str, current: RawEmail) -> bool:
-    stmt = select(RawEmail.id).where(RawEmail.message_id_header == message_id,
+    return any(row != current.id for row in session.scalars(_decided_with_id(), {"message_id": message_id})
+               if row is not None)
+
+
+@cache
+def _decided_with_id():
+    """Stored emails decided (not quarantined) with Message-ID ``:message_id`` (built once: every email asks)."""
+    return select(RawEmail.id).where(RawEmail.message_id_header == bindparam("message_id"),
                                      RawEmail.outcome.not_in(("quarantined", PENDING)))
-    return any(row != current.id for row in session.scalars(stmt) if row is not None)
 
 
 def _thread(session: Session, email: InboundEmail) -> tuple[Query | None, OutboxMessage | None]:
@@ -289,15 +296,24 @@ def _thread(session: Session, email: InboundEmail) -> tuple[Query | None, Outbox
     """
     ids = [i for i in (email.in_reply_to, *email.references) if i]
     if ids:
-        sent = session.scalar(select(OutboxMessage).where(OutboxMessage.email_message_id.in_(ids))
-                              .order_by(OutboxMessage.id.desc()).limit(1))
+        sent_statement, known_statement = _threads()
+        sent = session.scalar(sent_statement, {"ids": ids})
         if sent is not None and sent.query_id is not None:
             return session.get(Query, sent.query_id), sent
-        known = session.scalar(select(Message).where(Message.email_message_id.in_(ids), Message.query_id.is_not(None))
-                               .order_by(Message.id.desc()).limit(1))
+        known = session.scalar(known_statement, {"ids": ids})
         if known is not None:
             return known.query, None
     return None, None
+
+
+@cache
+def _threads():
+    """The newest email we sent, and the newest message of a query, with a Message-ID in ``:ids``."""
+    ids = bindparam("ids", expanding=True)
+    return (select(OutboxMessage).where(OutboxMessage.email_message_id.in_(ids)).order_by(OutboxMessage.id.desc())
+            .limit(1),
+            select(Message).where(Message.email_message_id.in_(ids), Message.query_id.is_not(None))
+            .order_by(Message.id.desc()).limit(1))
 
 
 def _consultation_for(service, query: Query, replied_to: OutboxMessage | None,

@@ -11,11 +11,13 @@ import enum
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kb import lifecycle
 from kb.feedback import read_rating
@@ -30,6 +32,7 @@ from kb.models import (
     OutboxKind,
     OutboxMessage,
     Query,
+    QueryEvent,
     QueryStatus,
     QueryTopic,
     ReferenceCounter,
@@ -61,7 +64,8 @@ class FollowUpResult:
 
 @dataclass
 class FreshRows:
-    """The rows a new query brings (topics, consultations, outbox, draft), written in bulk once it has its id.
+    """The rows a new query brings (history, topics, consultations, outbox, draft), written in bulk once it has
+    its id.
 
     Nothing reads them back in the unit of work that creates them, so they need
     no ORM objects: one INSERT per table instead of a flush of a dozen objects.
@@ -72,23 +76,32 @@ class FreshRows:
     #: In the order queued; a routing email names its consultation by its index in ``consultations``.
     outbox: list[tuple[dict, int | None]] = field(default_factory=list)
     drafts: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+
+    def take_events(self, session: Session, query: Query) -> None:
+        """Take the history lines recorded so far for the new ``query`` out of the unit of work, to go in with
+        one INSERT (they are recorded as everywhere else: ``record_event`` and the life cycle's transitions)."""
+        for event in query.events:
+            self.events.append(dict(at=event.at, kind=event.kind, detail=event.detail or "",
+                                    actor=event.actor or "system"))
+            session.expunge(event)
+        set_committed_value(query, "events", [])
 
     def write(self, session: Session, query: Query) -> None:
         """Insert them for ``query`` (flushed: it has its id); its collections are read afresh afterwards."""
         connection = session.connection()
+        consultations, inserts, outbox = _fresh_inserts()
         ids: list[int] = []
         if self.consultations:
-            ids = list(connection.scalars(
-                insert(Consultation).returning(Consultation.id, sort_by_parameter_order=True),
-                [{**c, "query_id": query.id} for c in self.consultations]))
-        for table, rows in ((QueryTopic, self.topics), (Draft, self.drafts)):
+            ids = list(connection.scalars(consultations, [{**c, "query_id": query.id} for c in self.consultations]))
+        for table, rows in ((QueryEvent, self.events), (QueryTopic, self.topics), (Draft, self.drafts)):
             if rows:
-                connection.execute(insert(table), [{**r, "query_id": query.id} for r in rows])
+                connection.execute(inserts[table], [{**r, "query_id": query.id} for r in rows])
         if self.outbox:
-            connection.execute(insert(OutboxMessage), [
+            connection.execute(outbox, [
                 {**row, "query_id": query.id, "consultation_id": ids[index] if index is not None else None}
                 for row, index in self.outbox])
-        session.expire(query, ["topics", "consultations", "drafts"])
+        session.expire(query, ["events", "topics", "consultations", "drafts"])
 
 
 class IntakeUseCases(ServiceBase):
@@ -182,7 +195,8 @@ class IntakeUseCases(ServiceBase):
             fresh.outbox.append((outbox_values(
                 dedupe_key=f"review:{reference}:{chat_id}", kind=OutboxKind.REVIEW, channel=Channel.TELEGRAM,
                 recipients=[str(chat_id)], subject=reference, body="", now=now, domain=self.policy.domain), None))
-        session.flush()  # the query, its requester, message and events: one flush, and the query has its id
+        fresh.take_events(session, query)
+        session.flush()  # the query, its requester and message: one flush, and the query has its id
         fresh.write(session, query)
         log.info("query %s received by %s, %d topic(s), %d department(s)", reference, sub.channel.value,
                  len(decision.selected_topics), len(decision.routes))
@@ -291,7 +305,7 @@ class IntakeUseCases(ServiceBase):
         sub = checked.submission
         requester = None
         if sub.email:
-            requester = session.scalar(select(Requester).where(Requester.email == sub.email.lower()))
+            requester = session.scalar(_requester_by_email(), {"email": sub.email.lower()})
         if requester is None and sub.telegram_chat_id is not None:
             requester = session.scalar(select(Requester).where(Requester.telegram_chat_id == sub.telegram_chat_id))
         if requester is None:
@@ -299,10 +313,10 @@ class IntakeUseCases(ServiceBase):
                                   telegram_chat_id=sub.telegram_chat_id, created_at=now)
             session.add(requester)
         # What the requester tells us now wins; what they leave out keeps its earlier value.
-        for field, value in (("name", sub.name), ("organisation", sub.organisation), ("sector", sub.sector),
-                             ("requester_type", checked.requester_type)):
+        for column, value in (("name", sub.name), ("organisation", sub.organisation), ("sector", sub.sector),
+                              ("requester_type", checked.requester_type)):
             if value:
-                setattr(requester, field, value)
+                setattr(requester, column, value)
         if checked.country is not None:
             requester.country, requester.region = checked.country.code, checked.country.region
         return requester
@@ -357,9 +371,8 @@ class IntakeUseCases(ServiceBase):
 
     @staticmethod
     def _bump_reference(connection, year: int, session: Session | None = None) -> int:
-        bump = (update(ReferenceCounter).where(ReferenceCounter.year == year)
-                .values(last_number=ReferenceCounter.last_number + 1).returning(ReferenceCounter.last_number))
-        bumped = connection.execute(bump).scalar()
+        bump, values = _reference_bump(), {"counter_year": year}
+        bumped = connection.execute(bump, values).scalar()
         if bumped is not None:
             return bumped
         try:  # the year's first query; another process may create the row at the same moment
@@ -367,7 +380,7 @@ class IntakeUseCases(ServiceBase):
                 connection.execute(insert(ReferenceCounter).values(year=year, last_number=1))
             return 1
         except IntegrityError:
-            return connection.execute(bump).scalar()
+            return connection.execute(bump, values).scalar()
 
     # ----------------------------------------------------------------- follow-ups
     def follow_up(self, session: Session, query: Query, *, text: str, sender: str, from_requester: bool,
@@ -398,3 +411,24 @@ class IntakeUseCases(ServiceBase):
                              received_at=now))
         self.record_event(session, query, "feedback", f"rating {rating if rating is not None else '-'}", at=now,
                           actor=actor)
+
+
+# Statements of the intake's hot path, built once on first use: every email runs them, and building one costs
+# SQLAlchemy more than running it does.
+
+@cache
+def _requester_by_email():
+    return select(Requester).where(Requester.email == bindparam("email"))
+
+
+@cache
+def _reference_bump():
+    return (update(ReferenceCounter).where(ReferenceCounter.year == bindparam("counter_year"))
+            .values(last_number=ReferenceCounter.last_number + 1).returning(ReferenceCounter.last_number))
+
+
+@cache
+def _fresh_inserts():
+    """The new query's consultations (their ids back, in order), history, topics, drafts and outbox rows."""
+    return (insert(Consultation).returning(Consultation.id, sort_by_parameter_order=True),
+            {QueryEvent: insert(QueryEvent), QueryTopic: insert(QueryTopic), Draft: insert(Draft)}, insert(OutboxMessage))
