@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import getaddresses
+from functools import cache
 
 BOUNCE, ABUSE_REPORT, CHALLENGE, SPAM, AUTO_REPLY, NO_REPLY, BULK = (
     "bounce", "abuse-report", "challenge", "spam", "auto-reply", "no-reply", "bulk")
@@ -150,6 +151,7 @@ def _has_delivery_status(msg: EmailMessage) -> bool:
                for part in msg.walk())
 
 
+@cache
 def _detectors():
     """GNU Mailman's bounce detectors, in its order, without LLNL's: that one takes any line holding
     ", address," for a bounce, and so reads a person's reply that quotes a list of recipients as one."""
@@ -159,6 +161,38 @@ def _detectors():
         return [d for d in _scan._DETECTORS if d.__name__ != "LLNL"]
     except (ImportError, AttributeError):  # a future layout: the public API, LLNL included
         return None
+
+
+@cache
+def _line_scanners() -> tuple[frozenset, re.Pattern | None]:
+    """The detectors that read every body line looking for their start line, and one pattern matching any
+    line that any of their start patterns matches (``None`` if it cannot be built: then they all run).
+
+    SimpleMatch alone reads the body once per format it knows (about 40), and a person's mail matches
+    none: most of the time spent on a message went there. A detector of these finds an address only after
+    its start line, so when no body line matches this pattern (their own patterns, searched anywhere and
+    without case: never less than they match), running them would find nothing.
+    """
+    try:
+        from flufl.bounce._detectors import exchange, qmail, simplematch, simplewarning
+
+        starts = [pattern.pattern for pattern, _, _ in (*simplematch.PATTERNS, *simplewarning.PATTERNS)]
+        starts += [exchange.scre.pattern, *(re.escape(tag) for tag in qmail.introtags)]
+        names = frozenset(d.__name__ for d in (exchange.Exchange, qmail.Qmail, simplematch.SimpleMatch,
+                                                simplewarning.SimpleWarning))
+        unnamed = (re.sub(r"\(\?P<\w+>", "(?:", start) for start in starts)  # one name may not be used twice
+        return names, re.compile("|".join(f"(?:{start})" for start in unnamed), re.IGNORECASE)
+    except (ImportError, AttributeError, TypeError, ValueError, re.error):  # a future layout: run them all
+        return frozenset(), None
+
+
+def _may_have_start_line(msg: EmailMessage, starts: re.Pattern) -> bool:
+    from email.iterators import body_line_iterator
+
+    try:
+        return any(starts.search(line) for line in body_line_iterator(msg))
+    except Exception:  # noqa: BLE001 - a body they cannot read either: let them try
+        return True
 
 
 def _detected(msg: EmailMessage) -> tuple[frozenset, frozenset]:
@@ -171,6 +205,9 @@ def _detected(msg: EmailMessage) -> tuple[frozenset, frozenset]:
             return all_failures(msg)
         except Exception:  # noqa: BLE001 - a detector's trouble with odd mail is no reason to lose the mail
             return frozenset(), frozenset()
+    scanners, starts = _line_scanners()
+    if starts is not None and not _may_have_start_line(msg, starts):
+        detectors = [d for d in detectors if d.__name__ not in scanners]
     for detector in detectors:
         try:
             temporary, permanent = detector().process(msg)
