@@ -15,6 +15,7 @@ from functools import cached_property, lru_cache
 
 import holidays
 
+
 def day_start(day: date) -> datetime:
     """The first instant of ``day``: the store keeps its times in UTC, and a day begins at UTC midnight."""
     return datetime.combine(day, time(0), tzinfo=timezone.utc)

@@ -115,7 +115,8 @@ def digest(queries: list, now: datetime, poor: Sequence[str] = (), erased: Seque
     late_inputs = sorted(((q, c) for q in queries for c in q.consultations
                           if not c.input_received and c.due_date < today), key=lambda qc: qc[1].due_date)
     clearances = sorted(((q, c) for q in queries for c in q.clearances), key=lambda qc: qc[1].due_date)
-    at_risk = sorted((q for q in queries if (q.target_reply_date - today).days <= AT_RISK_DAYS), key=lambda q: q.target_reply_date)
+    at_risk = sorted((q for q in queries if (q.target_reply_date - today).days <= AT_RISK_DAYS),
+                     key=lambda q: q.target_reply_date)
 
     def section(title: str, lines: list[str], name: str = "") -> str:
         total = totals[name] if totals is not None and name in totals else len(lines)

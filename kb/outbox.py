@@ -107,10 +107,9 @@ def from_null_sender(kind: OutboxKind, consultation_id: int | None) -> bool:
 
 def last_sent_to(session: Session, address: str, since: datetime) -> OutboxMessage | None:
     """The last email queued for ``address`` since ``since``: what a bounce naming only that address returns."""
-    quoted = '"' + address.lower().replace("\\", "\\\\").replace('"', '\\"') + '"'  # as in the JSON list
     return session.scalar(select(OutboxMessage).where(
         OutboxMessage.channel == Channel.EMAIL, OutboxMessage.created_at > since,
-        func.lower(cast(OutboxMessage.recipients, String)).contains(quoted, autoescape=True))
+        func.lower(cast(OutboxMessage.recipients, String)).contains(_as_listed(address), autoescape=True))
         .order_by(OutboxMessage.id.desc()).limit(1))
 
 
@@ -124,10 +123,14 @@ def may_notify(session: Session, address: str | None, now: datetime, per_day: in
     if not address:
         return False
     address = address.lower()
-    quoted = '"' + address.replace("\\", "\\\\").replace('"', '\\"') + '"'  # as it stands in the JSON list
     sent = session.scalar(_notices_sent(), {"address": address, "since": now - timedelta(days=1),
-                                            "pattern": "%" + like_escaped(quoted) + "%"})
+                                            "pattern": "%" + like_escaped(_as_listed(address)) + "%"})
     return sent < per_day
+
+
+def _as_listed(address: str) -> str:
+    """``address`` in lower case as it stands in an outbox row's JSON list of recipients (quoted, escaped)."""
+    return '"' + address.lower().replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def like_escaped(value: str) -> str:

@@ -17,7 +17,8 @@ PACKAGES = ("bot", "ingest", "classifier", "kb", "config", "web")
 
 
 def test_every_folder_of_the_code_and_its_data_goes_into_an_installed_copy():
-    find = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]["find"]
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    find = setuptools["packages"]["find"]
     assert find.get("namespaces") is True  # the data folders (no __init__.py) are packages too
     found = set(find_namespace_packages(where=str(ROOT), include=find["include"], exclude=find["exclude"]))
     folders = {".".join(path.parent.relative_to(ROOT).parts)

@@ -431,4 +431,5 @@ def _reference_bump():
 def _fresh_inserts():
     """The new query's consultations (their ids back, in order), history, topics, drafts and outbox rows."""
     return (insert(Consultation).returning(Consultation.id, sort_by_parameter_order=True),
-            {QueryEvent: insert(QueryEvent), QueryTopic: insert(QueryTopic), Draft: insert(Draft)}, insert(OutboxMessage))
+            {QueryEvent: insert(QueryEvent), QueryTopic: insert(QueryTopic), Draft: insert(Draft)},
+            insert(OutboxMessage))
