@@ -9,6 +9,7 @@ that no temporary array is as large as the postings themselves.
 from __future__ import annotations
 
 from array import array
+from itertools import accumulate
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -26,21 +27,43 @@ from kb.match_index import (
 
 #: Postings handled at once while finishing (bounds the temporary arrays); a power of two.
 CHUNK = 1 << 18
+#: Texts encoded at once into a blob.
+PENDING_TEXTS = 4096
 
 
 class TextBlobBuilder:
-    """Strings appended one by one to a growing UTF-8 buffer (a ``TextBlob`` once finished)."""
+    """Strings appended one by one to a growing UTF-8 buffer (a ``TextBlob`` once finished). They are encoded
+    ``PENDING_TEXTS`` at a time: one ``join`` and one ``encode`` for the lot, most of them ASCII."""
 
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._offsets = array("q", [0])
+        self._pending: list[str] = []
+        self._count = 0
 
     def add(self, text: str) -> int:
-        self._buffer += text.encode("utf-8")
-        self._offsets.append(len(self._buffer))
-        return len(self._offsets) - 2
+        self._pending.append(text)
+        if len(self._pending) == PENDING_TEXTS:
+            self._encode_pending()
+        self._count += 1
+        return self._count - 1
+
+    def _encode_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        joined = "".join(pending)
+        if joined.isascii():  # one byte a character: the lengths are the strings'
+            lengths: Iterable[int] = map(len, pending)
+            data = joined.encode("ascii")
+        else:
+            encoded = [text.encode("utf-8") for text in pending]
+            lengths, data = map(len, encoded), b"".join(encoded)
+        ends = accumulate(lengths, initial=len(self._buffer))
+        next(ends)
+        self._offsets.extend(ends)
+        self._buffer += data
 
     def finish(self) -> TextBlob:
+        self._encode_pending()
         return TextBlob(self._buffer, np.frombuffer(self._offsets, dtype=np.int64))
 
 
@@ -64,10 +87,10 @@ class IndexBuilder:
     def add(self, entry: QAEntry, stem_text: str, counts: Mapping[str, int]) -> None:
         """One entry, with its question's stems and its term counts in units (in order of first appearance)."""
         try:
-            self._doc_units.extend(counts.values())
+            self._doc_units.fromlist(list(counts.values()))
         except OverflowError:
             raise ValueError("a term counted 65,536 times or more in one entry: the index cannot hold it") from None
-        self._doc_terms.extend(_ids(self._terms, counts))
+        self._doc_terms.fromlist(_ids(self._terms, counts))
         self._doc_ends.append(len(self._doc_terms))
         self._stems.add(stem_text)
         col = self._columns
@@ -154,7 +177,7 @@ def _group_by_term(doc_indptr: np.ndarray, doc_terms: np.ndarray, codes: np.ndar
         first = np.flatnonzero(np.diff(term, prepend=-1))
         rank = np.arange(len(term)) - np.repeat(first, np.diff(np.append(first, len(term))))
         slot = free[term] + rank
-        docs[slot] = np.searchsorted(doc_indptr, start + position, side="right") - 1
+        docs[slot] = _owners(doc_indptr, start, start + len(terms))[position]
         by_term[slot] = codes[start + position]
         free += np.bincount(terms, minlength=vocabulary_size)
     return indptr, docs, by_term
@@ -168,9 +191,18 @@ def _norms(indptr: np.ndarray, docs: np.ndarray, codes: np.ndarray, tf: np.ndarr
     norms = np.zeros(n)
     for start in range(0, len(docs), CHUNK):
         end = min(start + CHUNK, len(docs))
-        term_of = np.searchsorted(indptr, np.arange(start, end), side="right") - 1
+        term_of = _owners(indptr, start, end)
         weights = tf[codes[start:end]] * idf[term_of]
         np.add.at(norms, docs[start:end], weights * weights)
     norms = np.sqrt(norms)
     norms[norms == 0] = 1.0
     return norms
+
+
+def _owners(indptr: np.ndarray, start: int, end: int) -> np.ndarray:
+    """The row (of a CSR ``indptr``) that owns each position from ``start`` to ``end``: the rows that
+    overlap the range, each repeated as many times as it has positions in it."""
+    first = int(np.searchsorted(indptr, start, side="right")) - 1
+    last = int(np.searchsorted(indptr, end - 1, side="right")) - 1
+    bounds = np.clip(indptr[first:last + 2], start, end)
+    return np.repeat(np.arange(first, last + 1, dtype=np.int64), np.diff(bounds))

@@ -157,6 +157,16 @@ def test_a_large_bank_is_indexed_a_chunk_at_a_time_to_the_same_index(analyser, m
     assert results(chunked) == results(whole)
 
 
+def test_texts_in_any_script_read_back_whole_when_they_are_encoded_a_few_at_a_time(analyser, monkeypatch):
+    # the blob encodes its pending texts together, and ASCII-only batches take a shortcut: batches of three
+    # here mix plain, accented and empty texts, so every kind of batch and its boundary is crossed
+    monkeypatch.setattr(match_build, "PENDING_TEXTS", 3)
+    texts = ["Overtime pay", "Congés payés ?", "", "¿Vacaciones pagadas?", "plain", "naïve “quotes”", "x", "ok", ""]
+    bank = [QAEntry(i, f"k{i}", text or "?", f"answer {i} {text}", ("wages",), "en") for i, text in enumerate(texts)]
+    entries = QAMatcher(bank, analyser).entries
+    assert [(e.key, e.question, e.answer) for e in entries] == [(e.key, e.question, e.answer) for e in bank]
+
+
 def test_terms_with_the_same_checksum_are_still_told_apart(analyser, matcher, monkeypatch):
     class Colliding:
         @staticmethod
