@@ -73,6 +73,12 @@ class InboundBatch:
     recorded in the same transaction. Nothing is marked done anywhere before the
     commit, so a process killed mid-batch leaves every message of it pending:
     the next worker decides them afresh, none twice.
+
+    On SQLite, whose Python driver starts no transaction before a savepoint, each
+    message's savepoint is a transaction of its own (its release commits): a
+    process killed mid-batch leaves the messages decided so far done, each with
+    its query, and the others pending. Either way a message's query and its
+    "done" are committed together, never one without the other.
     """
 
     service: ServiceBase
