@@ -25,6 +25,7 @@ from classifier.model import (
     load_examples,
     train_topic_model,
 )
+from config.erasure_log import ErasureLogFile
 from config.settings import ConfigError, HelpdeskFile, Settings, load_helpdesk_file
 from kb.db import make_engine, migrate, session_factory
 from kb.policy import Deadlines, Department, FocalPoint, HelpdeskPolicy, MailRules, Topic
@@ -133,6 +134,7 @@ class Helpdesk:
             self._service = HelpdeskService(self.sessions, self.policy, self.load_model, clock=self.clock,
                                             cache_dir=self.settings.resolved_cache_dir())
             self._service.personal_files = folder_copies(self.settings.data_dir)
+            self._service.erasure_log = ErasureLogFile(self.settings.data_dir)
         return self._service
 
     def load_model(self) -> TopicModel:

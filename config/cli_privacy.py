@@ -33,50 +33,15 @@ def cli_actor(name: str | None = None) -> str:
 
 
 def write_export(path: Path, export, helpdesk_name: str) -> None:
-    """The archive: data.json, README.txt and the original files; readable by its owner only."""
-    import zipfile
-
-    from kb.privacy.export import README
+    """The archive (``kb.privacy.export.archive``), written whole or not at all, readable by its owner only."""
+    from kb.privacy.export import archive
 
     tmp = path.with_name(f".{path.name}.tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("README.txt", README.format(helpdesk=helpdesk_name, at=export.data["exported_at"],
-                                                     queries=", ".join(export.data["queries"]) or "none"))
-        archive.writestr("data.json", json.dumps(export.data, ensure_ascii=False, indent=2, default=str))
-        for name, data in export.files:
-            archive.writestr(name, data)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(archive(export, helpdesk_name))
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
-
-
-#: The erasure log: one JSON line per erasure on request (requester ids and references, never a person's
-#: name or address), kept in the data folder beside the store and outside it, so that after a backup is
-#: restored `helpdesk privacy reapply` erases again whom the backup still holds.
-ERASURE_LOG = "erasures.jsonl"
-
-
-def log_erasure(data_dir: Path, erasure) -> None:
-    line = {"at": erasure.at.isoformat() if erasure.at else None, "by": erasure.by, "requesters": erasure.people,
-            "queries": erasure.references}
-    path = Path(data_dir) / ERASURE_LOG
-    with open(path, "a", encoding="utf-8") as log:
-        log.write(json.dumps(line) + "\n")
-        log.flush()
-        os.fsync(log.fileno())
-
-
-def read_erasure_log(data_dir: Path) -> list[int]:
-    path = Path(data_dir) / ERASURE_LOG
-    if not path.exists():
-        return []
-    ids: list[int] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                ids += [int(i) for i in json.loads(line)["requesters"]]
-            except (ValueError, KeyError, TypeError):
-                raise ValueError(f"{path}: line {number} is not an erasure record") from None
-    return sorted(set(ids))
 
 
 def register(app: typer.Typer, friendly, open_helpdesk, console) -> None:
@@ -135,8 +100,7 @@ def register(app: typer.Typer, friendly, open_helpdesk, console) -> None:
                 if not typer.confirm("Erase this person's data? This cannot be undone"):
                     console.print("nothing changed")
                     return
-            done = service.erase_person(who, actor=actor)
-            log_erasure(helpdesk.settings.data_dir, done)
+            done = service.erase_person(who, actor=actor)  # written to the erasure log by the service
             if yes:
                 _print_plan(console, done)
         console.print(f"erased: {len(done.references)} quer{'y' if len(done.references) == 1 else 'ies'}, "
@@ -146,12 +110,13 @@ def register(app: typer.Typer, friendly, open_helpdesk, console) -> None:
     @friendly
     def privacy_reapply(as_actor: str = typer.Option(None, "--as", help="Who erases again")) -> None:
         """After restoring a backup: erase again every person erased since (from the data folder's erasure log)."""
+        from config.erasure_log import ErasureLogFile
+
         with open_helpdesk() as helpdesk:
-            logged = read_erasure_log(helpdesk.settings.data_dir)
+            logged = ErasureLogFile(helpdesk.settings.data_dir).requester_ids()
             again = helpdesk.service.not_erased(logged)
-            for requester_id in again:
-                done = helpdesk.service.erase_person(f"requester:{requester_id}", actor=cli_actor(as_actor))
-                log_erasure(helpdesk.settings.data_dir, done)
+            for requester_id in again:  # each logged again by the service
+                helpdesk.service.erase_person(f"requester:{requester_id}", actor=cli_actor(as_actor))
         console.print(f"{len(logged)} erased requester(s) in the log; {len(again)} erased again", highlight=False)
 
     @app.command()

@@ -118,6 +118,30 @@ def test_maria_answers_an_email_from_the_console_and_victor_cannot_send(helpdesk
     assert "away from the sealing machines" in chromium.page_source  # he reads the reply sent
 
 
+def test_maria_erases_jane_from_the_console_after_seeing_what_would_change(helpdesk, live_console, chromium):
+    from selenium.webdriver.common.by import By
+
+    service = helpdesk.service
+    service.add_account("maria", "specialist", "correct horse battery")
+    reference = jane_writes(service)
+
+    sign_in(chromium, live_console.url, "maria", "correct horse battery")
+    click_and_wait(chromium, chromium.find_element(By.LINK_TEXT, "Personal data"))
+    assert chromium.find_element(By.TAG_NAME, "h1").text == "Personal data"
+    erase = chromium.find_element(By.ID, "erase")
+    erase.find_element(By.NAME, "who").send_keys("jane@acme.example")
+    click_and_wait(chromium, erase.find_element(By.TAG_NAME, "button"))
+    plan = chromium.find_element(By.ID, "erase").text
+    assert "Erasing jane@acme.example would change:" in plan and reference in plan and "cannot be undone" in plan
+    assert service.show_query(reference).report.requester.name == "Jane Osei"  # nothing erased yet
+
+    chromium.find_element(By.NAME, "confirm").send_keys("jane@acme.example")
+    click_and_wait(chromium, chromium.find_element(By.CSS_SELECTOR, "button.danger"))
+    assert flash(chromium).startswith("Erased: 1 query")
+    chromium.get(f"{live_console.url}/queries/{reference}")
+    assert "Personal data erased on" in chromium.page_source and "Jane Osei" not in chromium.page_source
+
+
 @pytest.mark.skipif(os.environ.get("HELPDESK_SCREENSHOTS") != "1", reason="set HELPDESK_SCREENSHOTS=1 to "
                                                                           "regenerate docs/screenshots")
 def test_screenshots_of_the_queue_and_a_query_page(helpdesk, live_console, chromium, clock):

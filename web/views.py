@@ -1,6 +1,7 @@
 """The console's views: sign in and out, the review queue, a query's page, and its actions.
 
-The focal points and quarantine pages live in ``web.pages`` (a mixin of ``Console``).
+The focal points and quarantine pages live in ``web.pages``, the personal-data page in ``web.privacy``
+(mixins of ``Console``).
 
 Every request reads the signed session, checks that its account still exists
 (``service.account``), and every POST first checks the CSRF token: a POST
@@ -24,6 +25,7 @@ from kb.service.console import PRIORITIES, QueueFilters
 from web.actions import ACTIONS
 from web.bank import BankPages
 from web.pages import CSRF_REFUSED, ConsolePages
+from web.privacy import PrivacyPages
 from web.reports import ReportPages
 from web.session import SessionCookies, SessionData
 
@@ -34,8 +36,9 @@ SHOWN_ERRORS = (ValueError, LookupError, PermissionError)
 PAGE_SIZE = 100
 
 
-class Console(ConsolePages, BankPages, ReportPages):
-    """The views over one service; ``create_app`` routes requests to them (the other pages: ``web.pages``, ``web.bank``, ``web.reports``)."""
+class Console(ConsolePages, BankPages, ReportPages, PrivacyPages):
+    """The views over one service; ``create_app`` routes requests to them (the other pages: ``web.pages``,
+    ``web.bank``, ``web.reports``, ``web.privacy``)."""
 
     def __init__(self, service, cookies: SessionCookies, templates) -> None:
         self.service, self.cookies, self.templates = service, cookies, templates

@@ -2,13 +2,17 @@
 
 The rows are shown table by table with the columns the data map says hold personal data or the facts
 about them (``EXPORTED``); raw emails come as ``.eml`` files and attachments as themselves, so the person
-gets exactly what they sent. The adapter writes the archive (JSON plus files).
+gets exactly what they sent. ``archive`` packs it as the person receives it (one zip: README.txt,
+data.json and the files), whichever adapter hands it over; the adapter writes it to a file or a download.
 """
 
 from __future__ import annotations
 
 import base64
+import io
+import json
 import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -83,3 +87,15 @@ attachments/  the files you sent
 
 Queries: {queries}
 """
+
+
+def archive(export: PersonalExport, helpdesk: str) -> bytes:
+    """The export as one zip: README.txt, data.json and the original files."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as packed:
+        packed.writestr("README.txt", README.format(helpdesk=helpdesk, at=export.data["exported_at"],
+                                                    queries=", ".join(export.data["queries"]) or "none"))
+        packed.writestr("data.json", json.dumps(export.data, ensure_ascii=False, indent=2, default=str))
+        for name, data in export.files:
+            packed.writestr(name, data)
+    return buffer.getvalue()

@@ -9,7 +9,9 @@
   ``show_query`` and ``console_query``).
 
 The data folder's copies (the drop folder's read emails, the outbox folder's written ones) are found and
-removed through the ``PersonalFiles`` the composition root gives the service: ``kb`` knows no folders.
+removed through the ``PersonalFiles`` the composition root gives the service, and every erasure on request
+is written to its ``ErasureLog`` (whoever asked for it: the command line or the console), so that it can be
+applied again after a backup is restored: ``kb`` knows no folders.
 """
 
 from __future__ import annotations
@@ -40,14 +42,21 @@ class PersonalFiles(Protocol):
     def remove(self, paths: Iterable[Path]) -> None: ...
 
 
+class ErasureLog(Protocol):
+    """Where erasures on request are recorded outside the store (requester ids and references only)."""
+
+    def record(self, erasure: Erasure) -> None: ...
+
+
 class _DryRun(Exception):
     def __init__(self, result: Erasure) -> None:
         self.result = result
 
 
 class PrivacyUseCases(ServiceBase):
-    #: The data folder's stores of copies; set by the composition root.
+    #: The data folder's stores of copies, and the log of erasures; set by the composition root.
     personal_files: tuple[PersonalFiles, ...] = ()
+    erasure_log: ErasureLog | None = None
 
     def export_personal_data(self, who: str, *, actor: str, channel: str = "cli") -> PersonalExport:
         """Everything held about ``who`` (an email address or a Telegram id); the export is audited."""
@@ -87,6 +96,8 @@ class PrivacyUseCases(ServiceBase):
                                  requester_id=requester.id, detail="identity erased on request")
         except _DryRun as done:
             return done.result
+        if self.erasure_log is not None:  # committed: written down before anything else can fail
+            self.erasure_log.record(result)
         self._remove(files)
         forget_former_values(self.sessions.kw["bind"])
         return result
