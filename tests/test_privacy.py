@@ -222,6 +222,22 @@ def test_a_telegram_requester_is_erased_by_their_chat_id(helpdesk, cli, tmp_path
     assert columns_holding(helpdesk, [EMAIL])  # Jürgen's data is his own business
 
 
+def test_his_phone_number_alone_in_someone_elses_query_is_erased_with_him(helpdesk, cli, tmp_path, clock):
+    # Regression: the sweep looked for his address, full name and chat id only, so a query that gave his phone
+    # number, written with other separators and without his name, kept it.
+    seed(helpdesk, tmp_path, clock)
+    other = helpdesk.service.submit_query(QuerySubmission(
+        text="Our auditor asks whether 70 hours a week is legal. The supplier's compliance contact can be "
+             "reached on +49 (30) 1234-5678 or 0049.30.1234.5678; our hotline is +33 1 98 76 54 32.",
+        channel=Channel.TELEGRAM, telegram_chat_id=ANA_CHAT, name=ANA, source_key="tg:2")).reference
+    result = cli("privacy", "erase", EMAIL, "--yes", "--as", "dpo")
+    assert result.exit_code == 0, result.output
+    text = helpdesk.service.show_query(other).report.text
+    assert "1234" not in text and "5678" not in text, text
+    assert "+33 1 98 76 54 32" in text and "Our auditor asks whether 70 hours a week is legal." in text
+    assert columns_holding(helpdesk, [ANA])  # Ana's query is hers
+
+
 # ------------------------------------------------------------------ retention
 def test_the_scheduler_anonymises_queries_closed_longer_ago_than_the_retention_period(helpdesk, tmp_path, clock):
     reference = seed(helpdesk, tmp_path, clock)

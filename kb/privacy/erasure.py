@@ -7,8 +7,8 @@ emptied, so that the same message is never fetched and stored again; attachments
 count stays: dates, statuses, topics, departments, ratings, sector, country, region, type.
 
 Beyond the footprint, ``sweep`` looks through every text column that may mention someone for the
-person's address, full name and chat ids, wherever they remain (a digest that listed them, another query
-that quoted them), and replaces them there, phone numbers included.
+person's address, full name, phone numbers (however their digits are separated) and chat ids, wherever
+they remain (a digest that listed them, another query that quoted them), and replaces them there.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import JSON, String, Text, cast, or_, select
+from sqlalchemy import JSON, String, Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from kb.models import Base, OutboxMessage, Query, QueryEvent, Requester
 from kb.privacy.data_map import COLUMNS, Holds
 from kb.privacy.footprint import Footprint, attachments_naming
-from kb.privacy.marks import Scrubber
+from kb.privacy.marks import PHONE_SEPARATOR_CHARACTERS, Scrubber
 
 #: Letters and messages: anonymised as a whole (frame, signature, addresses, phones, names), not only marked.
 LETTERS = {("query", "text"), ("message", "body"), ("reply", "text"), ("draft", "text"), ("draft", "edited_text"),
@@ -157,11 +157,11 @@ class Eraser:
 
     # ------------------------------------------------------------------ beyond the footprint
     def sweep(self) -> None:
-        """Replace the person's marks in every row whose text columns hold their address, full name or chat
-        id, and remove the attachments whose bytes name them (the raw emails that do are in the footprint
-        already: ``footprint.add_beyond_queries``)."""
-        marks = self.elsewhere.marks.strings()
-        if not marks:
+        """Replace the person's marks in every row whose text columns hold their address, full name, phone
+        number or chat id, and remove the attachments whose bytes name them (the raw emails that do are in
+        the footprint already: ``footprint.add_beyond_queries``)."""
+        marks, phones = self.elsewhere.marks.strings(), sorted(self.elsewhere.marks.phones)
+        if not marks and not phones:
             return
         tables = _tables()
         for table, cols in COLUMNS.items():
@@ -174,8 +174,9 @@ class Eraser:
                 if not isinstance(kind, (String, Text, JSON)):
                     continue
                 text = cast(attribute, Text) if isinstance(kind, JSON) else attribute
+                digits = _without_phone_separators(text)
                 found = self.session.scalars(select(model).where(
-                    or_(*(text.icontains(m, autoescape=True) for m in marks))))
+                    or_(*(text.icontains(m, autoescape=True) for m in marks), *(digits.contains(d) for d in phones))))
                 for row in found:
                     before = getattr(row, column)
                     after = self._erase_value(table, column, holds, before, self.elsewhere)
@@ -184,6 +185,14 @@ class Eraser:
                         self.result.note(table, id(row), f"{column} anonymised")
         for attachment in attachments_naming(self.session, self.footprint.marks):
             self._row("attachment", attachment)
+
+
+def _without_phone_separators(text):
+    """A text column with what may stand between a phone number's digits taken out (as ``Scrubber`` reads
+    them), so that the digits a person's phone number has are found however it was written."""
+    for character in PHONE_SEPARATOR_CHARACTERS:
+        text = func.replace(text, character, "")
+    return text
 
 
 def requester_has_other_queries(session: Session, requester: Requester, erased: list[Query]) -> bool:

@@ -23,6 +23,12 @@ ERASED = "[erased]"
 _MIN_NAME_PART = 3
 
 
+#: What may stand between the digits of a phone number ("+49 (30) 1234-5678", "0049.30.1234.5678").
+PHONE_SEPARATORS = r"[\s.\-()/]"
+#: The same, one character each, for the store's search (``kb.privacy.erasure``): white space as a space.
+PHONE_SEPARATOR_CHARACTERS = (" ", "\u00a0", ".", "-", "(", ")", "/")
+
+
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
@@ -58,8 +64,8 @@ class Marks:
 
     def strings(self) -> list[str]:
         """The addresses, full names and chat ids, for searching the whole store (longest first). Not the
-        parts of a name (a namesake's words stay) nor phones (their separators vary: the scrubber's pattern
-        finds them in the rows it rewrites)."""
+        parts of a name (a namesake's words stay) nor phones (their separators vary: the store is searched
+        for their digits with the separators taken out)."""
         return sorted({*self.emails, *self.names, *(str(c) for c in self.chat_ids)}, key=len, reverse=True)
 
     def in_bytes(self, data: bytes) -> bool:
@@ -82,7 +88,9 @@ class Scrubber:
         patterns = [re.escape(e) for e in sorted(marks.emails, key=len, reverse=True)]
         names = sorted({*marks.names, *(marks.name_parts() if name_parts else ())}, key=len, reverse=True)
         patterns += [r"(?<!\w)" + phrase_pattern(n) + r"(?!\w)" for n in names if n.strip()]
-        patterns += [r"(?<!\d)" + r"[\s.\-()/]*".join(d) + r"(?!\d)"
+        # a number written with any separators, and dialled from abroad with 00 instead of + as well
+        patterns += [r"(?<!\d)(?:0" + PHONE_SEPARATORS + "*0" + PHONE_SEPARATORS + "*)?"
+                     + (PHONE_SEPARATORS + "*").join(d) + r"(?!\d)"
                      for d in sorted(marks.phones, key=len, reverse=True)]
         patterns += [rf"(?<!\d){c}(?!\d)" for c in sorted(marks.chat_ids, key=lambda c: -len(str(c)))]
         self._pattern = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
