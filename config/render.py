@@ -87,8 +87,8 @@ def detail_view(detail: QueryDetail, console: Console) -> None:
         for column in ("department", "due", "reminders", "input"):
             table.add_column(column)
         for c in detail.consultations:
-            table.add_row(c["department"], c["due_date"], str(c["reminders_sent"]),
-                          c["input_received_at"] or "awaited")
+            awaited = f"awaited; BOUNCED {c['bounced_at'][:16]}: {c['bounce']}" if c["bounced_at"] else "awaited"
+            table.add_row(c["department"], c["due_date"], str(c["reminders_sent"]), c["input_received_at"] or awaited)
         console.print(table)
     if detail.clearances:
         table = Table(title="Clearance", title_justify="left", show_edge=False)

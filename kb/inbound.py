@@ -407,7 +407,31 @@ def _bounce(service, session: Session, email: InboundEmail, now: datetime) -> tu
         # Only our random Message-IDs prove a bounce answers our email; an address proves nothing, so say so.
         detail += " (the bounce names the address but quotes none of our emails)"
     service.record_event(session, query, "bounce", detail, at=now, actor="mail system")
+    if not email.delivery_delayed:
+        _undelivered(service, session, query, sent, to, what, now)
     return query.reference, f"{what} (found {how})"
+
+
+def _undelivered(service, session: Session, query: Query, sent: OutboxMessage, to: list[str], what: str,
+                 now: datetime) -> None:
+    """An email a person needed did not arrive: mark the consultation whose focal points it was for, and tell
+    the specialist at once, once per query, department (or reply) and addresses. Acknowledgements and other
+    automatic mail to requesters bounce for many reasons (a forged sender) and stay in the history only."""
+    consultation = session.get(Consultation, sent.consultation_id) if sent.consultation_id is not None else None
+    if consultation is not None:
+        consultation.bounced_at, consultation.bounce = now, what[:300]
+        about = (f"The {consultation.department_code} department may not have received the query. Check its "
+                 "focal points' addresses in the helpdesk file, and send them the query another way.")
+        key = f"bounce:{query.reference}:{consultation.department_code}:{','.join(sorted(to))}"
+    elif sent.kind is OutboxKind.REPLY:
+        about = "The requester has not received the reply: check the address and reach them another way."
+        key = f"bounce:{query.reference}:reply:{sent.id}"
+    else:
+        return
+    queue(session, dedupe_key=key[:200], kind=OutboxKind.WARNING, channel=Channel.EMAIL,
+          recipients=[service.policy.specialist_address], subject=f"[{query.reference}] An email bounced",
+          body=f"The {what} on {now:%Y-%m-%d %H:%M} UTC.\n\n{about}\n\nThe bounce is in the query's history.",
+          now=now, domain=service.policy.domain, query=query)
 
 
 def _abuse_report(service, session: Session, email: InboundEmail, now: datetime, why: str) -> tuple[str | None, str]:

@@ -296,6 +296,10 @@ class Consultation(Base):
     last_reminder_at: Mapped[Optional[datetime]]
     escalated_at: Mapped[Optional[datetime]]
     input_received_at: Mapped[Optional[datetime]]
+    #: The last time an email to the department's focal points bounced, and what bounced ("routing email to
+    #: x@example.org bounced"): the department may never have received the query.
+    bounced_at: Mapped[Optional[datetime]]
+    bounce: Mapped[Optional[str]] = mapped_column(String(300))
 
     query: Mapped[Query] = relationship(back_populates="consultations")
     inputs: Mapped[list["FocalPointInput"]] = relationship(back_populates="consultation")

@@ -184,6 +184,7 @@ def query_detail(query: Query, policy: HelpdeskPolicy, countries: CountryDirecto
             {"department": c.department_code, "reason": c.reason, "due_date": c.due_date.isoformat(),
              "reminders_sent": c.reminders_sent,
              "input_received_at": c.input_received_at.isoformat() if c.input_received_at else None,
+             "bounced_at": c.bounced_at.isoformat() if c.bounced_at else None, "bounce": c.bounce,
              "inputs": [{"from": i.from_address, "at": i.received_at.isoformat(), "text": i.text} for i in c.inputs]}
             for c in query.consultations
         ],

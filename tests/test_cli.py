@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 
 
 def test_ask_with_json_prints_the_whole_triage_for_scripts(cli):
@@ -26,6 +27,30 @@ def test_queries_and_show_list_what_was_asked(cli):
     shown = cli("show", reference, "--json")
     history = json.loads(shown.stdout)["history"]
     assert [e["kind"] for e in history][:2] == ["received", "triaged"]
+
+
+def test_show_says_when_an_email_to_a_consulted_department_bounced(cli, database_url):
+    from sqlalchemy import select, update
+
+    from kb.db import make_engine
+    from kb.models import Consultation
+
+    reference = json.loads(cli("ask", "Can children of 14 work in our cocoa farms?", "--json").stdout)["reference"]
+    engine = make_engine(database_url)  # what the inbound mail records when a routing email bounces
+    try:
+        with engine.begin() as connection:
+            first = connection.scalar(select(Consultation.id).order_by(Consultation.id).limit(1))
+            connection.execute(update(Consultation).where(Consultation.id == first).values(
+                bounced_at=datetime(2026, 3, 3, 9, 30, tzinfo=timezone.utc),
+                bounce="routing email to gone@example.org bounced"))
+    finally:
+        engine.dispose()
+    shown = cli("show", reference)
+    assert shown.exit_code == 0, shown.output
+    assert "BOUNCED 2026-03-03T09:30" in shown.output and "gone@example.org" in shown.output
+    data = json.loads(cli("show", reference, "--json").stdout)
+    assert [c["bounce"] for c in data["consultations"] if c["bounced_at"]] == \
+        ["routing email to gone@example.org bounced"]
 
 
 def test_demo_triages_the_samples_and_is_safe_to_run_twice(cli):

@@ -103,6 +103,21 @@ def test_a_clearance_request_that_does_not_fit_is_shown_on_the_page(service, mar
     assert service.show_query(reference).clearances == []
 
 
+def test_a_consultation_whose_email_bounced_says_so_on_the_query_page(helpdesk, service, maria):
+    """What the inbound mail records when a routing email bounces (the email path: test_email_channel)."""
+    reference = ask(service)
+    department = consulted(service, reference)[0]
+    with unit_of_work(helpdesk.sessions) as s:
+        consultation = s.scalar(select(Consultation).where(Consultation.department_code == department))
+        consultation.bounced_at = helpdesk.clock()
+        consultation.bounce = "routing email to <nobody@example.org> bounced"
+    panel = maria.get(f"/queries/{reference}").text.split('id="consultations"')[1].split("</section>")[0]
+    row = next(r for r in panel.split("<tr>") if f"<strong>{department}</strong>" in r)
+    assert "BOUNCED" in row and "routing email to &lt;nobody@example.org&gt; bounced" in row
+    assert "They may not have the query." in row
+    assert sum("BOUNCED" in r for r in panel.split("<tr>")) == 1
+
+
 def test_victor_reads_the_clearance_panel_but_cannot_ask_for_clearance(service, maria, victor):
     reference = ask(service)
     service.edit_draft(reference, DRAFT, "maria")

@@ -340,6 +340,7 @@ class ConsoleUseCases(ServiceBase):
                 "reason": c.reason, "requested_at": c.requested_at, "due_date": c.due_date,
                 "overdue": c.input_received_at is None and c.due_date < today, "reminders_sent": c.reminders_sent,
                 "last_reminder_at": c.last_reminder_at, "input_received_at": c.input_received_at,
+                "bounced_at": c.bounced_at, "bounce": c.bounce,
                 "inputs": [{"from": i.from_address, "at": i.received_at, "text": mask(i.text)} for i in c.inputs]})
         draft = query.drafts[-1] if query.drafts else None
         shown_draft = (draft.edited_text or draft.text) if draft else ""
