@@ -166,17 +166,17 @@ def test_out_of_office_reply_creates_nothing_and_gets_no_answer(dovecot, ingesto
     assert queries(helpdesk) == [] and sender.send_due().sent == 0 and smtp_sink.messages == []
 
 
-def routing_bounce(routing: OutboxMessage, number: int = 1) -> bytes:
-    """The receiving server's delivery report: the focal point's address does not exist."""
+def bounce_of(sent: OutboxMessage, address: str = "childlabour.focal@example.org", number: int = 1) -> bytes:
+    """The receiving server's delivery report on one of our emails: ``address`` does not exist."""
     return (
         b"From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\r\nTo: helpdesk@example.org\r\n"
         b"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <bounce%d@mx.example.org>\r\n" % number +
         b"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n"
         b"--B\r\nContent-Type: text/plain\r\n\r\nThe mail system could not deliver your message.\r\n"
         b"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
-        b"Final-Recipient: rfc822; childlabour.focal@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-        b"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: " + routing.email_message_id.encode() +
-        b"\r\nSubject: [HD-2026-0001] Input requested\r\n--B--\r\n")
+        b"Final-Recipient: rfc822; " + address.encode() + b"\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        b"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: " + sent.email_message_id.encode() +
+        b"\r\nSubject: " + sent.subject.encode() + b"\r\n--B--\r\n")
 
 
 def test_bounce_of_a_routing_email_is_flagged_to_the_specialist(dovecot, ingestor, sender, helpdesk):
@@ -184,7 +184,7 @@ def test_bounce_of_a_routing_email_is_flagged_to_the_specialist(dovecot, ingesto
     ingestor.run_once()
     sender.send_due()
     routing = next(o for o in _outbox(helpdesk) if "childlabour.focal@example.org" in o.recipients)
-    dovecot.append(routing_bounce(routing))
+    dovecot.append(bounce_of(routing))
     assert ingestor.run_once().outcomes == {"bounce": 1}
     [query] = queries(helpdesk)
     assert any(e.kind == "bounce" and "childlabour.focal@example.org" in e.detail for e in query.events)
@@ -197,9 +197,25 @@ def test_bounce_of_a_routing_email_is_flagged_to_the_specialist(dovecot, ingesto
     assert warning.recipients == [helpdesk.policy.specialist_address] and query.reference in warning.subject
     assert "CHILD_LABOUR department may not have received the query" in warning.body
     # The same address bouncing again (a second report of it) does not tell her twice.
-    dovecot.append(routing_bounce(routing, 2))
+    dovecot.append(bounce_of(routing, number=2))
     assert ingestor.run_once().outcomes == {"bounce": 1}
     assert len([o for o in _outbox(helpdesk) if o.dedupe_key.startswith("bounce:")]) == 1
+
+
+def test_a_bounced_reply_tells_the_specialist_the_requester_has_not_received_it(dovecot, ingestor, sender,
+                                                                             helpdesk):
+    dovecot.append(mail())
+    ingestor.run_once()
+    [query] = queries(helpdesk)
+    helpdesk.service.send_reply(query.reference, "maria", "Dear Jane,\n\nLight work only.", without_clearance="test")
+    sender.send_due()
+    reply = next(o for o in _outbox(helpdesk) if o.kind.value == "reply")
+    dovecot.append(bounce_of(reply, "jane@acme.example"))
+    assert ingestor.run_once().outcomes == {"bounce": 1}
+    [warning] = [o for o in _outbox(helpdesk) if o.dedupe_key.startswith("bounce:")]
+    assert "reply email to jane@acme.example bounced" in warning.body
+    assert "The requester has not received the reply" in warning.body
+    assert not any(c["bounced_at"] for c in helpdesk.service.show_query(query.reference).consultations)
 
 
 def test_a_delayed_delivery_report_is_noted_but_flags_nothing(dovecot, ingestor, sender, helpdesk):
@@ -207,7 +223,7 @@ def test_a_delayed_delivery_report_is_noted_but_flags_nothing(dovecot, ingestor,
     ingestor.run_once()
     sender.send_due()
     routing = next(o for o in _outbox(helpdesk) if "childlabour.focal@example.org" in o.recipients)
-    delayed = routing_bounce(routing).replace(b"Action: failed\r\nStatus: 5.1.1", b"Action: delayed\r\nStatus: 4.4.7")
+    delayed = bounce_of(routing).replace(b"Action: failed\r\nStatus: 5.1.1", b"Action: delayed\r\nStatus: 4.4.7")
     dovecot.append(delayed)
     assert ingestor.run_once().outcomes == {"bounce": 1}
     [query] = queries(helpdesk)
