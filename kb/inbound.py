@@ -408,7 +408,9 @@ def _bounce(service, session: Session, email: InboundEmail, now: datetime) -> tu
         detail += " (the bounce names the address but quotes none of our emails)"
     service.record_event(session, query, "bounce", detail, at=now, actor="mail system")
     if not email.delivery_delayed:
-        _undelivered(service, session, query, sent, to, what, now)
+        proved = how.startswith("by the Message-ID")
+        _undelivered(service, session, query, sent, to,
+                     what if proved else f"{what} (the bounce names the address but quotes none of our emails)", now)
     return query.reference, f"{what} (found {how})"
 
 
@@ -422,13 +424,14 @@ def _undelivered(service, session: Session, query: Query, sent: OutboxMessage, t
         consultation.bounced_at, consultation.bounce = now, what[:300]
         about = (f"The {consultation.department_code} department may not have received the query. Check its "
                  "focal points' addresses in the helpdesk file, and send them the query another way.")
-        key = f"bounce:{query.reference}:{consultation.department_code}:{','.join(sorted(to))}"
+        addresses = hashlib.sha256(",".join(sorted({a.lower() for a in to})).encode()).hexdigest()[:16]
+        key = f"bounce:{query.reference}:{consultation.department_code}:{addresses}"
     elif sent.kind is OutboxKind.REPLY:
         about = "The requester has not received the reply: check the address and reach them another way."
         key = f"bounce:{query.reference}:reply:{sent.id}"
     else:
         return
-    queue(session, dedupe_key=key[:200], kind=OutboxKind.WARNING, channel=Channel.EMAIL,
+    queue(session, dedupe_key=key, kind=OutboxKind.WARNING, channel=Channel.EMAIL,
           recipients=[service.policy.specialist_address], subject=f"[{query.reference}] An email bounced",
           body=f"The {what} on {now:%Y-%m-%d %H:%M} UTC.\n\n{about}\n\nThe bounce is in the query's history.",
           now=now, domain=service.policy.domain, query=query)

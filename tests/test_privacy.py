@@ -226,16 +226,44 @@ def test_his_phone_number_alone_in_someone_elses_query_is_erased_with_him(helpde
     # Regression: the sweep looked for his address, full name and chat id only, so a query that gave his phone
     # number, written with other separators and without his name, kept it.
     seed(helpdesk, tmp_path, clock)
-    other = helpdesk.service.submit_query(QuerySubmission(
+    service = helpdesk.service
+    service.submit_query(QuerySubmission(  # he also wrote a long number that is not a phone number
+        text="Our supplier was fined 125 000 000 taka last year for unpaid overtime. What should we require?",
+        channel=Channel.EMAIL, email=EMAIL, name=NAME, source_key="jw-3"))
+    other = service.submit_query(QuerySubmission(
         text="Our auditor asks whether 70 hours a week is legal. The supplier's compliance contact can be "
-             "reached on +49 (30) 1234-5678 or 0049.30.1234.5678; our hotline is +33 1 98 76 54 32.",
+             "reached on +49 (30) 1234-5678, 0049.30.1234.5678, +49 30\t1234 5678 or +49\u202f30\u202f1234\u202f5678; "
+             "our hotline is +33 1 98 76 54 32. The penalty was 125 000 000 taka; pay to DE12 4930 1234 5678 00.",
         channel=Channel.TELEGRAM, telegram_chat_id=ANA_CHAT, name=ANA, source_key="tg:2")).reference
+    alone = service.submit_query(QuerySubmission(  # the number alone in a row, its spaces narrow no-break ones
+        text="Is 60 hours a week legal in Germany? Ask the buyer's contact: +49\u202f30\u202f1234\u202f5678.",
+        channel=Channel.TELEGRAM, telegram_chat_id=700999, name="Kofi", source_key="tg:3")).reference
     result = cli("privacy", "erase", EMAIL, "--yes", "--as", "dpo")
     assert result.exit_code == 0, result.output
-    text = helpdesk.service.show_query(other).report.text
-    assert "1234" not in text and "5678" not in text, text
+    assert service.show_query(alone).report.text.endswith("Ask the buyer's contact: [erased].")
+    text = service.show_query(other).report.text
+    assert text.count("[erased]") == 4, text  # his number, in each of its four spellings
     assert "+33 1 98 76 54 32" in text and "Our auditor asks whether 70 hours a week is legal." in text
+    # Someone else's amount and account number stay, though their digits are his long number or hold his phone's.
+    assert "The penalty was 125 000 000 taka; pay to DE12 4930 1234 5678 00." in text
     assert columns_holding(helpdesk, [ANA])  # Ana's query is hers
+
+
+def test_when_the_erasure_log_cannot_be_written_the_copies_still_go_and_the_error_is_said(helpdesk, tmp_path,
+                                                                                          clock):
+    # Regression: the log was written before the data folder's copies were removed, so a full disk left his
+    # emails in the folders for good (a second erasure finds no one to erase).
+    seed(helpdesk, tmp_path, clock)
+
+    class FullDisk:
+        def record(self, erasure) -> None:
+            raise OSError(28, "No space left on device")
+
+    helpdesk.service.erasure_log = FullDisk()
+    with pytest.raises(OSError, match="No space left"):
+        helpdesk.service.erase_person(EMAIL, actor="dpo")
+    assert columns_holding(helpdesk, JURGEN) == []
+    assert files_holding(tmp_path / "outbox", [EMAIL]) == [] and files_holding(tmp_path / "inbox", [EMAIL]) == []
 
 
 # ------------------------------------------------------------------ retention

@@ -116,6 +116,10 @@ def test_a_consultation_whose_email_bounced_says_so_on_the_query_page(helpdesk, 
     assert "BOUNCED" in row and "routing email to &lt;nobody@example.org&gt; bounced" in row
     assert "They may not have the query." in row
     assert sum("BOUNCED" in r for r in panel.split("<tr>")) == 1
+    with unit_of_work(helpdesk.sessions) as s:  # the department answered after all: they have it
+        s.scalar(select(Consultation).where(Consultation.department_code == department)).input_received_at = \
+            helpdesk.clock()
+    assert "BOUNCED" not in maria.get(f"/queries/{reference}").text
 
 
 def test_victor_reads_the_clearance_panel_but_cannot_ask_for_clearance(service, maria, victor):

@@ -160,7 +160,7 @@ class Eraser:
         """Replace the person's marks in every row whose text columns hold their address, full name, phone
         number or chat id, and remove the attachments whose bytes name them (the raw emails that do are in
         the footprint already: ``footprint.add_beyond_queries``)."""
-        marks, phones = self.elsewhere.marks.strings(), sorted(self.elsewhere.marks.phones)
+        marks, phones = self.elsewhere.marks.strings(), sorted(self.elsewhere.marks.sure_phones)
         if not marks and not phones:
             return
         tables = _tables()

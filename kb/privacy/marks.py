@@ -25,8 +25,10 @@ _MIN_NAME_PART = 3
 
 #: What may stand between the digits of a phone number ("+49 (30) 1234-5678", "0049.30.1234.5678").
 PHONE_SEPARATORS = r"[\s.\-()/]"
-#: The same, one character each, for the store's search (``kb.privacy.erasure``): white space as a space.
-PHONE_SEPARATOR_CHARACTERS = (" ", "\u00a0", ".", "-", "(", ")", "/")
+#: The same for the store's search (``kb.privacy.erasure``), one string each: the white space people write
+#: between digits (tab, line break, no-break, thin and figure spaces) and, in JSON columns, its escapes.
+PHONE_SEPARATOR_CHARACTERS = ("\\u00a0", "\\u2007", "\\u2009", "\\u202f", "\\t", "\\n", "\\r",
+                              " ", "\t", "\n", "\r", "\u00a0", "\u2007", "\u2009", "\u202f", ".", "-", "(", ")", "/")
 
 
 def _digits(text: str) -> str:
@@ -36,14 +38,22 @@ def _digits(text: str) -> str:
 def phones_in(text: str) -> set[str]:
     """The phone numbers written in ``text``, as their digits: a number after a phone label, one that
     starts with ``+``, or a run of nine digits or more (with the usual separators)."""
-    found = set()
+    return set().union(*_phones(text))
+
+
+def _phones(text: str) -> tuple[set[str], set[str]]:
+    """(the numbers written as phone numbers: after a phone label or starting with ``+``; other runs of nine
+    digits or more, which may be phone numbers or amounts, orders, accounts)."""
+    sure, maybe = set(), set()
     for line in (text or "").splitlines():
         for match in PHONE_CANDIDATE.finditer(line):
             digits = _digits(match.group())
             labelled = PHONE_LABEL.search(line[:match.start()]) is not None
-            if len(digits) >= 9 or (len(digits) >= 7 and (labelled or match.group().lstrip().startswith("+"))):
-                found.add(digits)
-    return found
+            if len(digits) >= 7 and (labelled or match.group().lstrip().startswith("+")):
+                sure.add(digits)
+            elif len(digits) >= 9:
+                maybe.add(digits)
+    return sure, maybe - sure
 
 
 @dataclass
@@ -54,10 +64,15 @@ class Marks:
     names: set[str] = field(default_factory=set)
     phones: set[str] = field(default_factory=set)
     chat_ids: set[int] = field(default_factory=set)
+    #: Of ``phones``, those written as phone numbers (after a label, or with ``+``): only these are looked for
+    #: beyond the person's own rows, where a bare run of digits is more likely someone's amount or order.
+    sure_phones: set[str] = field(default_factory=set)
 
     def add_text(self, text: str | None) -> None:
         """Phone numbers the person wrote (in a signature, say)."""
-        self.phones |= phones_in(text or "")
+        sure, maybe = _phones(text or "")
+        self.phones |= sure | maybe
+        self.sure_phones |= sure
 
     def name_parts(self) -> set[str]:
         return {p for n in self.names for p in re.split(r"[\s,]+", n) if len(p) >= _MIN_NAME_PART}
@@ -82,16 +97,19 @@ class Scrubber:
     """Takes a person's marks out of text."""
 
     def __init__(self, marks: Marks, *, name_parts: bool = True) -> None:
-        """``name_parts``: also replace a given name or a surname on its own (in the person's own
-        queries); elsewhere only the full name, so that a namesake's record keeps its words."""
+        """``name_parts``: also replace a given name or a surname on its own, and any long run of digits
+        they wrote (in the person's own queries); elsewhere only the full name, so that a namesake's record
+        keeps its words, and only the numbers they wrote as phone numbers."""
         self.marks = marks
+        phones = marks.phones if name_parts else marks.sure_phones
         patterns = [re.escape(e) for e in sorted(marks.emails, key=len, reverse=True)]
         names = sorted({*marks.names, *(marks.name_parts() if name_parts else ())}, key=len, reverse=True)
         patterns += [r"(?<!\w)" + phrase_pattern(n) + r"(?!\w)" for n in names if n.strip()]
-        # a number written with any separators, and dialled from abroad with 00 instead of + as well
-        patterns += [r"(?<!\d)(?:0" + PHONE_SEPARATORS + "*0" + PHONE_SEPARATORS + "*)?"
-                     + (PHONE_SEPARATORS + "*").join(d) + r"(?!\d)"
-                     for d in sorted(marks.phones, key=len, reverse=True)]
+        # a number written with any separators, and dialled from abroad with 00 instead of + as well; a whole
+        # number, not the middle of a longer one ("DE12 4930 1234 5678 00" is an account, not the phone)
+        patterns += [r"(?<!\d)(?<!\d" + PHONE_SEPARATORS + r")(?:\+" + PHONE_SEPARATORS + "*|0" + PHONE_SEPARATORS
+                     + "*0" + PHONE_SEPARATORS + "*)?" + (PHONE_SEPARATORS + "*").join(d)
+                     + "(?!" + PHONE_SEPARATORS + r"*\d)" for d in sorted(phones, key=len, reverse=True)]
         patterns += [rf"(?<!\d){c}(?!\d)" for c in sorted(marks.chat_ids, key=lambda c: -len(str(c)))]
         self._pattern = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
         self._names = sorted(marks.names)

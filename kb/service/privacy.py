@@ -96,10 +96,12 @@ class PrivacyUseCases(ServiceBase):
                                  requester_id=requester.id, detail="identity erased on request")
         except _DryRun as done:
             return done.result
-        if self.erasure_log is not None:  # committed: written down before anything else can fail
-            self.erasure_log.record(result)
-        self._remove(files)
-        forget_former_values(self.sessions.kw["bind"])
+        try:  # committed: written down first; and the copies go even if the log cannot be written
+            if self.erasure_log is not None:
+                self.erasure_log.record(result)
+        finally:
+            self._remove(files)
+            forget_former_values(self.sessions.kw["bind"])
         return result
 
     def apply_retention(self, limit: int = 100) -> list[str]:
