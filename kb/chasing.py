@@ -420,10 +420,10 @@ def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePol
     outbox, events, reminded, escalated, cleared = [], [], [], [], []  # rows; consultations and clearances by id
 
     def send(key: str, channel: Channel, recipients: list[str], subject: str, body: str, kind: OutboxKind,
-             query_id: int | None, consultation_id: int | None = None, headers: dict | None = None) -> None:
+             query_id: int | None, consultation_id: int | None = None) -> None:
         outbox.append(dict(query_id=query_id, consultation_id=consultation_id, **outbox_values(
             dedupe_key=key, kind=kind, channel=channel, recipients=recipients, subject=subject, body=body,
-            now=now, domain=policy.domain, headers=headers)))
+            now=now, domain=policy.domain)))
 
     for action in actions:
         query_id = query_ids.get(action.reference) if action.reference else None
@@ -432,7 +432,7 @@ def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePol
             subject, body = feedback_reminder(w.language, w.reference, policy.name, telegram=w.channel == "telegram")
             channel = Channel.TELEGRAM if w.channel == "telegram" else Channel.EMAIL  # the reply's channel
             send(action.key, channel, [w.recipient], subject if channel is Channel.EMAIL else w.reference, body,
-                 OutboxKind.FEEDBACK, query_id, headers={"Auto-Submitted": "auto-generated"})
+                 OutboxKind.FEEDBACK, query_id)
             events.append(dict(query_id=query_id, at=now, kind=action.kind, detail=action.detail, actor="scheduler"))
             done.append(action)
             continue
@@ -442,7 +442,7 @@ def chase_overdue_work(session: Session, policy: HelpdeskPolicy, chase: ChasePol
         if message is None:
             continue
         send(action.key, Channel.EMAIL, message.recipients, message.subject, message.body, message.kind, query_id,
-             action.consultation_id or None, {"Auto-Submitted": "auto-generated"})
+             action.consultation_id or None)
         if policy.specialist_chats and action.kind in ("escalation", "overdue", "digest"):
             for chat in policy.specialist_chats:
                 send(f"{action.key}:tg:{chat}", Channel.TELEGRAM, [str(chat)], message.subject,

@@ -269,8 +269,7 @@ def _notify_sender(service, session: Session, email: InboundEmail, notice, now: 
     queue(session, dedupe_key=f"notice:{key}"[:200], kind=OutboxKind.NOTICE, channel=Channel.EMAIL,
           recipients=[email.sender], subject=notice.subject, body=notice.body, now=now,
           domain=service.policy.domain,
-          headers={"Auto-Submitted": "auto-replied", **({"In-Reply-To": email.message_id} if email.message_id
-                                                         else {})})
+          headers={"In-Reply-To": email.message_id} if email.message_id else None)
 
 
 def _seen_message_id(session: Session, message_id: str, current: RawEmail) -> bool:

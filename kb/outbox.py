@@ -83,12 +83,14 @@ def new_message_id(domain: str) -> str:
 AUTOMATIC_KINDS = (OutboxKind.ACKNOWLEDGEMENT, OutboxKind.NOTICE)
 
 
-#: The Auto-Submitted header (RFC 3834) of what the helpdesk sends without a person writing it: answers to a
-#: message are "auto-replied", the rest "auto-generated". A row's own header wins; replies carry none.
+#: The Auto-Submitted header (RFC 3834) of what the helpdesk sends without a person writing it, decided here
+#: only, by kind, when an email is claimed for sending: answers to a message are "auto-replied", the rest
+#: "auto-generated" (the clearance request and its reminders too: the specialist's text is the draft they
+#: carry, not the email). Replies, which a person wrote, carry none.
 AUTO_SUBMITTED = {OutboxKind.ACKNOWLEDGEMENT: "auto-replied", OutboxKind.NOTICE: "auto-replied",
                   OutboxKind.ROUTING: "auto-generated", OutboxKind.REMINDER: "auto-generated",
                   OutboxKind.WARNING: "auto-generated", OutboxKind.DIGEST: "auto-generated",
-                  OutboxKind.FEEDBACK: "auto-generated"}
+                  OutboxKind.FEEDBACK: "auto-generated", OutboxKind.CLEARANCE: "auto-generated"}
 
 
 def from_null_sender(kind: OutboxKind, consultation_id: int | None) -> bool:

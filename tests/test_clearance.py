@@ -36,6 +36,7 @@ def test_a_clearance_round_where_one_focal_point_agrees_and_one_is_silent_and_ch
     sender.send_due()
     [to_actemp] = [m for m in smtp_sink.to("actemp.focal@example.org") if "Clearance requested" in m["Subject"]]
     assert "Light work only, and never at night." in to_actemp.get_content()
+    assert to_actemp["Auto-Submitted"] == "auto-generated"  # like the routing email: no out-of-office answers
 
     # ACTEMP agrees by replying; ACTRAV stays silent.
     dovecot.append(mail("Agreed.\n\n> The helpdesk asks ...", sender="actemp.focal@example.org",
@@ -76,6 +77,8 @@ def test_comments_are_kept_and_a_fully_cleared_reply_goes_without_a_reason(dovec
     service.send_reply("HD-2026-0001", "maria")
     with unit_of_work(helpdesk.sessions) as s:
         assert s.scalar(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.REPLY)) is not None
+    sender.send_due()  # Jane gets the acknowledgement (automatic) and then the reply a person wrote (not)
+    assert [m["Auto-Submitted"] for m in smtp_sink.to("jane@acme.example")] == ["auto-replied", None]
 
 
 def test_only_consulted_departments_can_be_asked_and_the_deadline_is_in_the_future(helpdesk, clock):

@@ -184,8 +184,7 @@ class IntakeUseCases(ServiceBase):
         self._record_decision(session, query, decision, now, hold=sub.hold_for_release, fresh=fresh)
         if sub.channel is Channel.EMAIL and requester.email and acknowledge:
             notice = acknowledgement(query.language, helpdesk=self.policy.name, reference=reference, target=target)
-            headers = {"Auto-Submitted": "auto-replied", "In-Reply-To": in_reply_to} if in_reply_to else \
-                {"Auto-Submitted": "auto-replied"}
+            headers = {"In-Reply-To": in_reply_to} if in_reply_to else {}
             fresh.outbox.append((outbox_values(
                 dedupe_key=f"ack:{reference}", kind=OutboxKind.ACKNOWLEDGEMENT, channel=Channel.EMAIL,
                 recipients=[requester.email], subject=notice.subject, body=notice.body, now=now,

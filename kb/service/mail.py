@@ -229,7 +229,7 @@ class MailUseCases(ServiceBase):
               body=(f"The helpdesk could not process an email received on {row.received_at:%Y-%m-%d %H:%M} UTC "
                     f"({row.mailbox}, UID {row.uid}) after {row.attempts} attempt(s):\n\n  {error[:500]}\n\n"
                     f"It is kept with its raw bytes. Once the cause is fixed: helpdesk quarantine release {row.id}"),
-              now=now, domain=self.policy.domain, headers={"Auto-Submitted": "auto-generated"}, fresh=True)
+              now=now, domain=self.policy.domain, fresh=True)
 
     # ------------------------------------------------------------- quarantine
     def quarantined(self, reader: str | None = None, channel: str = "cli") -> list[QuarantinedEmail]:
@@ -283,7 +283,7 @@ class MailUseCases(ServiceBase):
                         body=(f"No mailbox fetch has succeeded since {since:%Y-%m-%d %H:%M} UTC. Last error:\n\n"
                               f"  {error[:500]}\n\nCheck the password or OAuth token and the mail server; "
                               "`helpdesk check` tries the connection. You will be told when it works again."),
-                        now=now, domain=self.policy.domain, headers={"Auto-Submitted": "auto-generated"})
+                        now=now, domain=self.policy.domain)
             return row.created_at == now
 
     def mailbox_recovered(self, since: datetime) -> None:
@@ -298,4 +298,4 @@ class MailUseCases(ServiceBase):
                   subject="The helpdesk reads its mailbox again",
                   body=f"Mailbox fetches work again since {now:%Y-%m-%d %H:%M} UTC (they failed from "
                        f"{since:%Y-%m-%d %H:%M} UTC). Messages that arrived meanwhile are being processed.",
-                  now=now, domain=self.policy.domain, headers={"Auto-Submitted": "auto-generated"})
+                  now=now, domain=self.policy.domain)
