@@ -401,15 +401,13 @@ def _bounce(service, session: Session, email: InboundEmail, now: datetime) -> tu
         what = f"{sent.kind.value} email to {', '.join(to)} delayed: the mail system is still trying"
     else:
         what = f"{sent.kind.value} email to {', '.join(to)} bounced"
-    detail = what + ("" if email.delivery_delayed else " — check the address")
-    if not how.startswith("by the Message-ID"):
-        # Only our random Message-IDs prove a bounce answers our email; an address proves nothing, so say so.
-        detail += " (the bounce names the address but quotes none of our emails)"
+    # Only our random Message-IDs prove a bounce answers our email; an address proves nothing, so say so.
+    unproved = "" if how.startswith("by the Message-ID") else \
+        " (the bounce names the address but quotes none of our emails)"
+    detail = what + ("" if email.delivery_delayed else " — check the address") + unproved
     service.record_event(session, query, "bounce", detail, at=now, actor="mail system")
     if not email.delivery_delayed:
-        proved = how.startswith("by the Message-ID")
-        _undelivered(service, session, query, sent, to,
-                     what if proved else f"{what} (the bounce names the address but quotes none of our emails)", now)
+        _undelivered(service, session, query, sent, to, what + unproved, now)
     return query.reference, f"{what} (found {how})"
 
 

@@ -39,14 +39,14 @@ class TextBlobBuilder:
         self._buffer = bytearray()
         self._offsets = array("q", [0])
         self._pending: list[str] = []
-        self._count = 0
 
     def add(self, text: str) -> int:
+        """Its index: the texts encoded so far (one offset each, after the first) and those pending before it."""
+        index = len(self._offsets) - 1 + len(self._pending)
         self._pending.append(text)
         if len(self._pending) == PENDING_TEXTS:
             self._encode_pending()
-        self._count += 1
-        return self._count - 1
+        return index
 
     def _encode_pending(self) -> None:
         pending, self._pending = self._pending, []
