@@ -92,6 +92,19 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def hold_write_lock(session: Session) -> None:
+    """On SQLite, start the session's transaction now, holding the store's write lock (``BEGIN IMMEDIATE``).
+
+    Python's SQLite driver opens a transaction only before a data-changing statement, never before a
+    ``SAVEPOINT``: savepoints taken in a session that has not written yet are transactions of their own,
+    and releasing one commits. A unit of work made of savepoints (an inbound mail batch) calls this first
+    to be one transaction, as on PostgreSQL. Other writers wait for its commit (the busy timeout);
+    readers never do, under WAL. Elsewhere it does nothing.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert ``rows`` (each with the same columns) in the session's transaction: one COPY on PostgreSQL, which
     takes thousands of rows several times faster than a batch of INSERTs; one executemany elsewhere."""

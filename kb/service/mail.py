@@ -22,6 +22,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
+from kb.db import hold_write_lock
 from kb.inbound import PENDING, InboundEmail, InboundResult, Outcome, decide
 from kb.models import Channel, OutboxKind, OutboxMessage, RawEmail
 from kb.outbox import queue
@@ -72,13 +73,12 @@ class InboundBatch:
     message that fails rolls back to its savepoint alone, and its failure is
     recorded in the same transaction. Nothing is marked done anywhere before the
     commit, so a process killed mid-batch leaves every message of it pending:
-    the next worker decides them afresh, none twice.
-
-    On SQLite, whose Python driver starts no transaction before a savepoint, each
-    message's savepoint is a transaction of its own (its release commits): a
-    process killed mid-batch leaves the messages decided so far done, each with
-    its query, and the others pending. Either way a message's query and its
+    the next worker decides them afresh, none twice; a message's query and its
     "done" are committed together, never one without the other.
+
+    On SQLite the batch holds the store's write lock from its start
+    (``kb.db.hold_write_lock``): other writers (the outbox, the console) wait
+    for its commit, a fraction of a second for a batch of ordinary mail.
     """
 
     service: ServiceBase
@@ -177,6 +177,7 @@ class MailUseCases(ServiceBase):
         Inside, ``process_inbound`` and ``inbound_failed`` each work in a savepoint of it.
         """
         with self.unit_of_work() as session:
+            hold_write_lock(session)
             # Their rows in one query, without the raw bytes the worker already has.
             rows = list(session.scalars(select(RawEmail).where(RawEmail.id.in_(stored_ids))
                                         .options(defer(RawEmail.raw))))
