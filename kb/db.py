@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import ARRAY, Engine, Table, any_, bindparam, create_engine, event, func, insert, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import (
+    ARRAY, Engine, Table, any_, bindparam, create_engine, event, func, insert, inspect, select, update,
+)
+from sqlalchemy.orm import MANYTOONE, Session, make_transient_to_detached, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -103,6 +106,45 @@ def hold_write_lock(session: Session) -> None:
     """
     if session.get_bind().dialect.name == "sqlite":
         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def insert_new(session: Session, objects: list[Any]) -> None:
+    """Write new (pending) mapped objects with one Core ``INSERT … RETURNING`` each, parents first, and leave
+    them in the session persistent and clean, as a flush would.
+
+    The unit of work's flush sorts, cascades and tracks what it writes; for the three or four rows of a
+    hot path (a new query, its message, a new requester) that costs several times the statements
+    themselves. Here a foreign key comes from the object's many-to-one relationships (to an object written
+    before it in ``objects``, or already stored), and every column comes back from the store, defaults
+    included. An object that is no longer pending (flushed already) is left as it is.
+    """
+    written = []
+    connection = session.connection()
+    for obj in objects:
+        if obj not in session.new:
+            continue
+        mapper = inspect(obj).mapper
+        given = obj.__dict__
+        values = {prop.columns[0].key: given[prop.key] for prop in mapper.column_attrs if prop.key in given}
+        for relationship in mapper.relationships:
+            if relationship.direction is MANYTOONE and relationship.key in given:
+                parent = given[relationship.key]
+                for local, remote in relationship.local_remote_pairs:
+                    values[local.key] = None if parent is None else getattr(
+                        parent, relationship.mapper.get_property_by_column(remote).key)
+        row = connection.execute(_insert_returning(mapper.local_table), values).one()._mapping
+        session.expunge(obj)
+        for prop in mapper.column_attrs:
+            setattr(obj, prop.key, row[prop.columns[0]])
+        make_transient_to_detached(obj)
+        written.append(obj)
+    for obj in written:
+        session.add(obj)
+
+
+@cache
+def _insert_returning(table: Table):
+    return insert(table).returning(*table.c)
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from kb.db import insert_rows, make_engine, migrate, session_factory, unit_of_work, update_rows
-from kb.models import Channel, OutboxKind, OutboxMessage, QueryEvent
+from kb.db import insert_new, insert_rows, make_engine, migrate, session_factory, unit_of_work, update_rows
+from kb.models import (
+    Channel, Direction, Message, OutboxKind, OutboxMessage, Query, QueryEvent, QueryStatus, Requester,
+)
 from kb.outbox import outbox_values
 
 NOW = datetime(2026, 3, 2, 7, 0, tzinfo=timezone.utc)
@@ -65,3 +67,39 @@ def test_rows_updated_in_bulk_get_each_their_own_value_and_no_other_row_changes(
     assert rows == {"k0": (0, None, None, None), "k1": (1, "one", NOW, None), "k2": (2, None, NOW, None),
                     "k3": (0, None, None, None), "k4": (4, "four", NOW, None),
                     "k5": (0, None, None, NOW + timedelta(hours=1))}
+
+
+def test_new_objects_written_by_core_are_persistent_and_read_back_as_a_flush_writes_them(database_url):
+    """``insert_new`` (a new query, its message and a new requester, on the intake's hot path): parents first,
+    foreign keys from the relationships, defaults from the store; the objects stay in the session, clean, so
+    nothing is written twice, and a later change to one of them is an UPDATE of that row."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    try:
+        with unit_of_work(sessions) as session:
+            known = Requester(email="known@org.example", created_at=NOW)
+            session.add(known)
+            session.flush()  # already stored: left as it is
+            new = Requester(email="new@org.example", name="Awa Sarr", created_at=NOW)
+            query = Query(reference="HD-2026-0001", requester=new, channel=Channel.EMAIL, subject="Overtime",
+                          text="Overtime, é ñ 🙂", language="en", received_at=NOW, status=QueryStatus.NEW,
+                          target_reply_date=NOW.date(), original_target_date=NOW.date())
+            message = Message(query=query, direction=Direction.IN, channel=Channel.EMAIL, at=NOW,
+                              sender="new@org.example", body="Overtime")
+            session.add_all([new, query, message])
+            insert_new(session, [known, new, query, message])
+            assert not session.new and not session.dirty
+            assert query.id and query.requester_id == new.id and message.query_id == query.id
+            assert query.triage == {} and query.confidential is False and message.recipients == []  # defaults
+            assert query.messages == [message] and query.requester is new
+            query.subject = "Overtime hours"  # a later change is an update of the same row
+        with unit_of_work(sessions) as session:
+            assert session.scalar(select(func.count()).select_from(Query)) == 1
+            assert session.scalar(select(func.count()).select_from(Message)) == 1
+            stored = session.scalar(select(Query))
+            assert (stored.subject, stored.text, stored.requester.email, stored.received_at) == \
+                ("Overtime hours", "Overtime, é ñ 🙂", "new@org.example", NOW)
+            assert [m.body for m in stored.messages] == ["Overtime"]
+    finally:
+        engine.dispose()

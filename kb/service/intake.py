@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kb import lifecycle
+from kb.db import insert_new
 from kb.feedback import read_rating
 from kb.intake import CheckedSubmission, QuerySubmission, check_submission
 from kb.models import (
@@ -177,9 +178,10 @@ class IntakeUseCases(ServiceBase):
         for kind, detail in self._locate(query, requester, checked.text, sub.email):
             self.record_event(session, query, kind, detail, at=received)
         lifecycle.begin(query)
-        session.add(Message(query=query, **{
+        inbound = Message(query=query, **{
             **dict(direction=Direction.IN, channel=sub.channel, at=received, sender=sub.email, subject=sub.subject,
-                   body=checked.text, telegram_chat_id=sub.telegram_chat_id), **(message or {})}))
+                   body=checked.text, telegram_chat_id=sub.telegram_chat_id), **(message or {})})
+        session.add(inbound)
         fresh = FreshRows()
         self._record_decision(session, query, decision, now, hold=sub.hold_for_release, fresh=fresh)
         if sub.channel is Channel.EMAIL and requester.email and acknowledge:
@@ -195,7 +197,7 @@ class IntakeUseCases(ServiceBase):
                 dedupe_key=f"review:{reference}:{chat_id}", kind=OutboxKind.REVIEW, channel=Channel.TELEGRAM,
                 recipients=[str(chat_id)], subject=reference, body="", now=now, domain=self.policy.domain), None))
         fresh.take_events(session, query)
-        session.flush()  # the query, its requester and message: one flush, and the query has its id
+        insert_new(session, [requester, query, inbound])  # the query has its id
         fresh.write(session, query)
         log.info("query %s received by %s, %d topic(s), %d department(s)", reference, sub.channel.value,
                  len(decision.selected_topics), len(decision.routes))
