@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy import text as sql_text
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -359,13 +358,16 @@ class IntakeUseCases(ServiceBase):
 
         bind = session.get_bind()
         if bind.dialect.name == "postgresql" and current_batch(self) is not None:
-            with bind.connect() as connection:
-                # Its commit does not wait for the disk: PostgreSQL writes its log in order, so the batch's
-                # own commit, which does wait, makes the bump durable before any query holding the number
-                # is; after a crash before that, neither the bump nor a query with that number is there.
-                connection.execute(sql_text("SET LOCAL synchronous_commit TO OFF"))
-                bumped = self._bump_reference(connection, year)
-                connection.commit()
+            # One statement, its own transaction (one round trip), whose commit does not wait for the disk:
+            # PostgreSQL writes its log in order, so the batch's own commit, which does wait, makes the bump
+            # durable before any query holding the number is; after a crash before that, neither the bump
+            # nor a query with that number is there.
+            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                bumped = connection.execute(_reference_bump_unsynced(), {"counter_year": year}).scalar()
+            if bumped is None:  # the year's first query
+                with bind.connect() as connection:
+                    bumped = self._bump_reference(connection, year)
+                    connection.commit()
             return f"{self.policy.reference_prefix}-{year}-{bumped:04d}"
         bumped = self._bump_reference(session.connection(), year, session)
         return f"{self.policy.reference_prefix}-{year}-{bumped:04d}"
@@ -425,6 +427,16 @@ def _requester_by_email():
 @cache
 def _reference_bump():
     return (update(ReferenceCounter).where(ReferenceCounter.year == bindparam("counter_year"))
+            .values(last_number=ReferenceCounter.last_number + 1).returning(ReferenceCounter.last_number))
+
+
+@cache
+def _reference_bump_unsynced():
+    """The counter's bump, whose transaction (when it is one of its own) commits without waiting for the disk:
+    ``set_config(…, true)`` sets ``synchronous_commit`` for the statement's transaction alone."""
+    unsynced = select(func.set_config("synchronous_commit", "off", True)).scalar_subquery()
+    return (update(ReferenceCounter)
+            .where(ReferenceCounter.year == bindparam("counter_year"), unsynced.is_not(None))
             .values(last_number=ReferenceCounter.last_number + 1).returning(ReferenceCounter.last_number))
 
 
