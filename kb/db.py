@@ -17,7 +17,7 @@ from typing import Any, Iterator
 from sqlalchemy import (
     ARRAY, Engine, Table, any_, bindparam, create_engine, event, func, insert, inspect, select, update,
 )
-from sqlalchemy.orm import MANYTOONE, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import MANYTOONE, Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -109,21 +109,24 @@ def hold_write_lock(session: Session) -> None:
 
 
 def insert_new(session: Session, objects: list[Any]) -> None:
-    """Write new (pending) mapped objects with one Core ``INSERT … RETURNING`` each, parents first, and leave
-    them in the session persistent and clean, as a flush would.
+    """Write new (pending) mapped objects with one Core ``INSERT … RETURNING`` each, parents first, and make
+    them persistent and clean, as a flush does after its own INSERTs.
 
     The unit of work's flush sorts, cascades and tracks what it writes; for the three or four rows of a
     hot path (a new query, its message, a new requester) that costs several times the statements
     themselves. Here a foreign key comes from the object's many-to-one relationships (to an object written
     before it in ``objects``, or already stored), and every column comes back from the store, defaults
-    included. An object that is no longer pending (flushed already) is left as it is.
+    included. The objects are then registered as a flush registers what it inserted (SQLAlchemy's
+    ``Session._register_persistent``, the one private call, pinned with SQLAlchemy 2.0): a rollback, of
+    the transaction or of a savepoint, takes them out of the session with their rows. An object that is no
+    longer pending (flushed already) is left as it is.
     """
-    written = []
     connection = session.connection()
     for obj in objects:
-        if obj not in session.new:
+        state = inspect(obj)
+        if not state.pending:
             continue
-        mapper = inspect(obj).mapper
+        mapper = state.mapper
         given = obj.__dict__
         values = {prop.columns[0].key: given[prop.key] for prop in mapper.column_attrs if prop.key in given}
         for relationship in mapper.relationships:
@@ -133,13 +136,9 @@ def insert_new(session: Session, objects: list[Any]) -> None:
                     values[local.key] = None if parent is None else getattr(
                         parent, relationship.mapper.get_property_by_column(remote).key)
         row = connection.execute(_insert_returning(mapper.local_table), values).one()._mapping
-        session.expunge(obj)
         for prop in mapper.column_attrs:
             setattr(obj, prop.key, row[prop.columns[0]])
-        make_transient_to_detached(obj)
-        written.append(obj)
-    for obj in written:
-        session.add(obj)
+        session._register_persistent({state})
 
 
 @cache

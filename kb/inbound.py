@@ -218,8 +218,9 @@ def _new_query(service, session: Session, email: InboundEmail, raw: RawEmail, no
         _notify_sender(service, session, email, rejection(str(exc), helpdesk=service.policy.name,
                                                           subject=email.subject), now)
         return finish(Outcome.REJECTED, detail=str(exc))
-    acknowledge = not email.authentication_failed and may_notify(session, requester, now,
-                                                                 service.policy.mail.automatic_notices_per_day)
+    acknowledge = not email.authentication_failed and may_notify(
+        session, requester, now, service.policy.mail.automatic_notices_per_day,
+        queued=service.acknowledgements_queued(requester) if requester else 0)
     query = service.receive_checked(session, checked, in_reply_to=email.message_id, acknowledge=acknowledge,
                                     referred_by=referred_by, message=dict(
                                         email_message_id=email.message_id, sender=email.sender,
@@ -262,7 +263,8 @@ def _notify_sender(service, session: Session, email: InboundEmail, notice, now: 
     """An automatic notice to a real person, never to automatic senders, at most N a day per address."""
     if not email.sender or email.automatic or email.authentication_failed:
         return
-    if not may_notify(session, email.sender, now, service.policy.mail.automatic_notices_per_day):
+    if not may_notify(session, email.sender, now, service.policy.mail.automatic_notices_per_day,
+                      queued=service.acknowledgements_queued(email.sender)):
         log.info("notice to a sender withheld: automatic notices for today already sent (mail-loop guard)")
         return
     key = email.message_id or "sha256:" + hashlib.sha256(email.raw).hexdigest()

@@ -115,8 +115,9 @@ def last_sent_to(session: Session, address: str, since: datetime) -> OutboxMessa
         .order_by(OutboxMessage.id.desc()).limit(1))
 
 
-def may_notify(session: Session, address: str | None, now: datetime, per_day: int) -> bool:
-    """Whether one more automatic notice may go to ``address`` today (at most ``per_day`` in 24 hours).
+def may_notify(session: Session, address: str | None, now: datetime, per_day: int, *, queued: int = 0) -> bool:
+    """Whether one more automatic notice may go to ``address`` today (at most ``per_day`` in 24 hours), counting
+    ``queued`` notices not in the outbox yet (a mail batch writes its acknowledgements at its end).
 
     An autoresponder that answers every mail without saying so (no
     Auto-Submitted header) would otherwise trade acknowledgements with the
@@ -127,7 +128,7 @@ def may_notify(session: Session, address: str | None, now: datetime, per_day: in
     address = address.lower()
     sent = session.scalar(_notices_sent(), {"address": address, "since": now - timedelta(days=1),
                                             "pattern": "%" + like_escaped(_as_listed(address)) + "%"})
-    return sent < per_day
+    return sent + queued < per_day
 
 
 def _as_listed(address: str) -> str:

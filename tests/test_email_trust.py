@@ -108,6 +108,47 @@ def test_an_autoresponder_without_headers_gets_one_acknowledgement_a_day_not_a_l
     assert any("mail-loop guard" in e.detail for q in rows(helpdesk, Query) for e in q.events)
 
 
+
+def test_an_autoresponders_messages_arriving_together_get_no_more_acknowledgements(dovecot, ingestor, helpdesk):
+    # Decided in one batch, which writes its acknowledgements at its end: the guard counts them all the same.
+    for round_ in range(4):
+        dovecot.append(mail(f"Thank you for your message. I will answer your question about wages soon ({round_}).",
+                            sender="Busy Bot <busy@robot.example>", subject="Re: your message"))
+    assert ingestor.run_once().outcomes == {"query": 4}
+    acks = rows(helpdesk, OutboxMessage, OutboxMessage.kind == OutboxKind.ACKNOWLEDGEMENT)
+    assert len(acks) == min(4, helpdesk.service.policy.mail.automatic_notices_per_day)
+    assert len(rows(helpdesk, Query)) == 4
+
+
+def test_a_message_failing_after_its_triage_takes_its_rows_out_of_the_batch(dovecot, ingestor, helpdesk,
+                                                                            monkeypatch):
+    # The second message fails while its attachments are kept, after its query was triaged and routed: its
+    # consultations and emails, waiting for the batch's end, go with it; the two others are decided as usual.
+    import kb.inbound
+
+    keep = kb.inbound._store_attachments
+
+    def failing(session, email, message):
+        if "night shifts" in email.text:
+            raise OSError("No space left on device")
+        return keep(session, email, message)
+
+    monkeypatch.setattr(kb.inbound, "_store_attachments", failing)
+    for text in ("Can we employ 16-year-olds in our packaging plant?",
+                 "May pregnant workers be asked to work night shifts in our factory?",
+                 "Must we pay overtime to workers on annual salaries?"):
+        dovecot.append(mail(text, sender=f"HR <hr{len(text)}@acme.example>"))
+    report = ingestor.run_once()
+    assert report.outcomes == {"query": 2} and report.errors == 1
+    queries = rows(helpdesk, Query)
+    assert [q.text for q in queries] == ["Can we employ 16-year-olds in our packaging plant?",
+                                         "Must we pay overtime to workers on annual salaries?"]
+    routed = rows(helpdesk, OutboxMessage, OutboxMessage.kind == OutboxKind.ROUTING)
+    assert routed and {r.query_id for r in routed} == {q.id for q in queries}
+    assert len(rows(helpdesk, OutboxMessage, OutboxMessage.kind == OutboxKind.ACKNOWLEDGEMENT)) == 2
+    assert all(c.query_id in {q.id for q in queries} for c in rows(helpdesk, Consultation))
+    assert rows(helpdesk, RawEmail, RawEmail.last_error.is_not(None))[0].last_error.startswith("OSError")
+
 def routing_to(helpdesk, department):
     with unit_of_work(helpdesk.sessions) as s:
         return s.scalar(select(OutboxMessage).join(Consultation).where(

@@ -65,10 +65,13 @@ class FollowUpResult:
 @dataclass
 class FreshRows:
     """The rows a new query brings (history, topics, consultations, outbox, draft), written in bulk once it has
-    its id.
+    its id: the history at once (it keeps its order before what is recorded later), the others at once
+    too, or, inside a mail batch, with the batch's other new queries' at its end.
 
     Nothing reads them back in the unit of work that creates them, so they need
     no ORM objects: one INSERT per table instead of a flush of a dozen objects.
+    The one thing a later message of a batch asks of them, how many
+    acknowledgements an address was sent, the mail-loop guard asks the batch.
     """
 
     topics: list[dict] = field(default_factory=list)
@@ -87,21 +90,40 @@ class FreshRows:
             session.expunge(event)
         set_committed_value(query, "events", [])
 
-    def write(self, session: Session, query: Query) -> None:
-        """Insert them for ``query`` (flushed: it has its id); its collections are read afresh afterwards."""
+    def write_history(self, session: Session, query: Query) -> None:
+        """Insert the history lines for ``query`` (written: it has its id), at once, so that they keep their
+        order before any line recorded after them."""
+        if self.events:
+            session.connection().execute(_fresh_inserts()[1][QueryEvent],
+                                         [{**r, "query_id": query.id} for r in self.events])
+        session.expire(query, ["events"])
+
+    @staticmethod
+    def write(session: Session, fresh: list[tuple[Query, FreshRows]]) -> None:
+        """Insert the other rows of the new queries in ``fresh``: one statement per table for all of them (a
+        mail batch keeps its queries' rows for its end); the queries' collections are read afresh afterwards."""
         connection = session.connection()
         consultations, inserts, outbox = _fresh_inserts()
-        ids: list[int] = []
-        if self.consultations:
-            ids = list(connection.scalars(consultations, [{**c, "query_id": query.id} for c in self.consultations]))
-        for table, rows in ((QueryEvent, self.events), (QueryTopic, self.topics), (Draft, self.drafts)):
-            if rows:
-                connection.execute(inserts[table], [{**r, "query_id": query.id} for r in rows])
-        if self.outbox:
-            connection.execute(outbox, [
-                {**row, "query_id": query.id, "consultation_id": ids[index] if index is not None else None}
-                for row, index in self.outbox])
-        session.expire(query, ["events", "topics", "consultations", "drafts"])
+        wanted = [{**c, "query_id": query.id} for query, rows in fresh for c in rows.consultations]
+        ids = list(connection.scalars(consultations, wanted)) if wanted else []
+        for table, name in ((QueryTopic, "topics"), (Draft, "drafts")):
+            values = [{**r, "query_id": query.id} for query, rows in fresh for r in getattr(rows, name)]
+            if values:
+                connection.execute(inserts[table], values)
+        emails, first = [], 0  # a routing email names its consultation by its index among its query's
+        for query, rows in fresh:
+            emails += [{**row, "query_id": query.id, "consultation_id": None if index is None else ids[first + index]}
+                       for row, index in rows.outbox]
+            first += len(rows.consultations)
+        if emails:
+            connection.execute(outbox, emails)
+        for query, _ in fresh:
+            session.expire(query, ["topics", "consultations", "drafts"])
+
+    def acknowledgements_to(self, address: str) -> int:
+        """How many acknowledgements to ``address`` (lower case) these rows queue."""
+        return sum(1 for row, _ in self.outbox
+                   if row["kind"] is OutboxKind.ACKNOWLEDGEMENT and address in row["recipients"])
 
 
 class IntakeUseCases(ServiceBase):
@@ -197,10 +219,21 @@ class IntakeUseCases(ServiceBase):
                 recipients=[str(chat_id)], subject=reference, body="", now=now, domain=self.policy.domain), None))
         fresh.take_events(session, query)
         insert_new(session, [requester, query, inbound])  # the query has its id
-        fresh.write(session, query)
+        fresh.write_history(session, query)
+        self._write_fresh(session, query, fresh)
         log.info("query %s received by %s, %d topic(s), %d department(s)", reference, sub.channel.value,
                  len(decision.selected_topics), len(decision.routes))
         return query
+
+    def _write_fresh(self, session: Session, query: Query, fresh: FreshRows) -> None:
+        """The new query's other rows, now; inside a mail batch, with the batch's other queries' at its end."""
+        from kb.service.mail import current_batch
+
+        batch = current_batch(self)
+        if batch is None:
+            FreshRows.write(session, [(query, fresh)])
+        else:
+            batch.fresh.append((query, fresh))
 
     def _batch_matcher(self, session: Session):
         """The Q&A matcher; inside a mail batch the bank's revision is checked once for the whole batch."""

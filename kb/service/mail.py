@@ -28,6 +28,7 @@ from kb.models import Channel, OutboxKind, OutboxMessage, RawEmail
 from kb.outbox import queue
 from kb.privacy import audit
 from kb.service.core import ServiceBase
+from kb.service.intake import FreshRows
 
 log = logging.getLogger("kb.service")
 
@@ -86,6 +87,16 @@ class InboundBatch:
     matcher: object | None = None
     #: The batch's rows, held so that the session's (weak) identity map keeps them for ``session.get``.
     rows: list = field(default_factory=list)
+    #: The new queries' topics, consultations, drafts and outbox rows (``FreshRows``), written together at
+    #: the batch's end: one statement per table for the batch instead of one per query. A message that
+    #: fails takes its own out with its savepoint.
+    fresh: list = field(default_factory=list)
+
+    def acknowledgements_to(self, address: str) -> int:
+        """Acknowledgements to ``address`` queued by the batch and not written yet (the mail-loop guard
+        counts them with those in the outbox)."""
+        address = address.lower()
+        return sum(rows.acknowledgements_to(address) for _, rows in self.fresh)
 
 
 _BATCH: ContextVar[InboundBatch | None] = ContextVar("inbound_batch", default=None)
@@ -181,11 +192,15 @@ class MailUseCases(ServiceBase):
             # Their rows in one query, without the raw bytes the worker already has.
             rows = list(session.scalars(select(RawEmail).where(RawEmail.id.in_(stored_ids))
                                         .options(defer(RawEmail.raw))))
-            token = _BATCH.set(InboundBatch(self, session, rows=rows))
+            batch = InboundBatch(self, session, rows=rows)
+            token = _BATCH.set(batch)
             try:
                 yield
             finally:
                 _BATCH.reset(token)
+            if batch.fresh:
+                # If this fails, the whole batch rolls back, and its messages are then tried one by one.
+                FreshRows.write(session, batch.fresh)
 
     @contextmanager
     def _inbound_unit(self) -> Iterator[Session]:
@@ -195,9 +210,14 @@ class MailUseCases(ServiceBase):
             with self.unit_of_work() as session:
                 yield session
             return
-        with batch.session.begin_nested():
-            with batch.session.no_autoflush:
-                yield batch.session
+        kept = len(batch.fresh)
+        try:
+            with batch.session.begin_nested():
+                with batch.session.no_autoflush:
+                    yield batch.session
+        except BaseException:
+            del batch.fresh[kept:]  # the rows it left for the batch's end go with its savepoint
+            raise
 
     def process_inbound(self, stored_id: int, email: InboundEmail) -> InboundResult:
         """Decide what a claimed message means (``kb.inbound``), in one unit of work (or batch savepoint)."""
@@ -231,6 +251,11 @@ class MailUseCases(ServiceBase):
                     f"({row.mailbox}, UID {row.uid}) after {row.attempts} attempt(s):\n\n  {error[:500]}\n\n"
                     f"It is kept with its raw bytes. Once the cause is fixed: helpdesk quarantine release {row.id}"),
               now=now, domain=self.policy.domain, fresh=True)
+
+    def acknowledgements_queued(self, address: str) -> int:
+        """Acknowledgements to ``address`` the current mail batch has queued but not written yet (0 outside one)."""
+        batch = current_batch(self)
+        return batch.acknowledgements_to(address) if batch is not None else 0
 
     # ------------------------------------------------------------- quarantine
     def quarantined(self, reader: str | None = None, channel: str = "cli") -> list[QuarantinedEmail]:
