@@ -18,6 +18,7 @@ from sqlalchemy import (
     ARRAY, Engine, Table, any_, bindparam, create_engine, event, func, insert, inspect, select, update,
 )
 from sqlalchemy.orm import MANYTOONE, Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -117,7 +118,7 @@ def insert_new(session: Session, objects: list[Any]) -> None:
     themselves. Here a foreign key comes from the object's many-to-one relationships (to an object written
     before it in ``objects``, or already stored), and every column comes back from the store, defaults
     included. The objects are then registered as a flush registers what it inserted (SQLAlchemy's
-    ``Session._register_persistent``, the one private call, pinned with SQLAlchemy 2.0): a rollback, of
+    ``Session._register_persistent``, private, pinned with SQLAlchemy 2.0): a rollback, of
     the transaction or of a savepoint, takes them out of the session with their rows. An object that is no
     longer pending (flushed already) is left as it is.
     """
@@ -139,6 +140,47 @@ def insert_new(session: Session, objects: list[Any]) -> None:
         for prop in mapper.column_attrs:
             setattr(obj, prop.key, row[prop.columns[0]])
         session._register_persistent({state})
+
+
+def store_now(session: Session, obj: Any, **values: Any) -> None:
+    """Set attributes of ``obj``; when it is stored already, write them at once by one Core ``UPDATE`` and
+    mark them stored, so that no flush writes them again (a many-to-one attribute goes in as its foreign
+    key). A new object, or a related object without its id yet, gets them for the flush instead.
+
+    Registered as a flush registers what it updated (``Session._register_altered``): a rollback of the
+    transaction or savepoint expires the object, which then reads its row again.
+    """
+    state = inspect(obj)
+    mapper = state.mapper
+    columns: dict[str, Any] = {}
+    for key, value in values.items():
+        prop = mapper.attrs[key]
+        if key in mapper.relationships:
+            if value is not None and inspect(value).identity is None:
+                columns = None
+                break
+            for local, remote in prop.local_remote_pairs:
+                columns[local.key] = None if value is None else getattr(
+                    value, prop.mapper.get_property_by_column(remote).key)
+        else:
+            columns[prop.columns[0].key] = value
+    if columns is None or not state.persistent:
+        for key, value in values.items():
+            setattr(obj, key, value)
+        return
+    table = mapper.local_table
+    names = tuple(sorted(columns))
+    session.connection().execute(_update_by_key(table, names),
+                                 {"_key": state.identity[0], **{f"_{name}": columns[name] for name in names}})
+    for key, value in values.items():
+        set_committed_value(obj, key, value)
+    session._register_altered({state})
+
+
+@cache
+def _update_by_key(table: Table, names: tuple[str, ...]):
+    (key,) = table.primary_key.columns
+    return update(table).where(key == bindparam("_key")).values({name: bindparam(f"_{name}") for name in names})
 
 
 @cache

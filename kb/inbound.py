@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from kb import lifecycle
+from kb.db import store_now
 from kb.intake import QueryRejectedError, QuerySubmission, check_submission
 from kb.models import (
     Attachment,
@@ -138,11 +139,13 @@ def receive(service, session: Session, email: InboundEmail) -> InboundResult:
 def decide(service, session: Session, email: InboundEmail, raw: RawEmail) -> InboundResult:
     """What one stored message means for the helpdesk; everything it decides is recorded on ``raw``."""
     now = service.clock()
-    raw.message_id_header = email.message_id
-    raw.claimed_until = None
 
-    def finish(outcome: Outcome, reference: str | None = None, detail: str = "") -> InboundResult:
-        raw.outcome, raw.reason = outcome.value, detail or None
+    def finish(outcome: Outcome, reference: str | None = None, detail: str = "", *,
+               message: Message | None = None) -> InboundResult:
+        """Record the outcome on ``raw`` (written at once: a later email of the batch may ask whether this one's
+        Message-ID was seen), and the message it was stored as when that is new here."""
+        store_now(session, raw, message_id_header=email.message_id, claimed_until=None, outcome=outcome.value,
+                  reason=detail or None, **({"message": message} if message is not None else {}))
         log.info("email %s uid=%s: %s %s", email.mailbox, email.uid if email.uid is not None else "-",
                  outcome.value, reference or "")
         return InboundResult(outcome, reference, detail)
@@ -227,7 +230,6 @@ def _new_query(service, session: Session, email: InboundEmail, raw: RawEmail, no
                                         body=email.text or checked.text))
     message = query.messages[0]
     _store_attachments(session, email, message)
-    raw.message = message
     notes = []
     if referred_by:
         notes.append(f"forwarded by {referred_by} on behalf of {requester}")
@@ -242,7 +244,7 @@ def _new_query(service, session: Session, email: InboundEmail, raw: RawEmail, no
         notes.append("the requester asked for confidentiality: held until the specialist releases it")
     for note in notes:
         service.record_event(session, query, "note", note, at=now, actor="mail system")
-    return finish(Outcome.QUERY, query.reference, "; ".join(notes))
+    return finish(Outcome.QUERY, query.reference, "; ".join(notes), message=message)
 
 
 def _is_colleague(policy, address: str | None) -> bool:

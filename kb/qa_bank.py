@@ -25,7 +25,7 @@ from importlib import resources
 from typing import Iterable, Sequence
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from classifier.model import LabelledExample

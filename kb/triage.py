@@ -9,7 +9,7 @@ test and its result stored as the specialist's explanation. The service layer
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Sequence
 

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from kb.db import insert_new, insert_rows, make_engine, migrate, session_factory, unit_of_work, update_rows
+from kb.db import insert_new, insert_rows, make_engine, migrate, session_factory, store_now, unit_of_work, update_rows
 from kb.models import (
-    Channel, Direction, Message, OutboxKind, OutboxMessage, Query, QueryEvent, QueryStatus, Requester,
+    Channel, Direction, Message, OutboxKind, OutboxMessage, Query, QueryEvent, QueryStatus, RawEmail, Requester,
 )
 from kb.outbox import outbox_values
 
@@ -101,5 +101,44 @@ def test_new_objects_written_by_core_are_persistent_and_read_back_as_a_flush_wri
             assert (stored.subject, stored.text, stored.requester.email, stored.received_at) == \
                 ("Overtime hours", "Overtime, é ñ 🙂", "new@org.example", NOW)
             assert [m.body for m in stored.messages] == ["Overtime"]
+    finally:
+        engine.dispose()
+
+
+def test_an_outcome_stored_at_once_is_in_the_row_and_a_rolled_back_savepoint_takes_it_back(database_url):
+    """``store_now`` (a stored email's outcome, decided inside a mail batch's savepoint): the row holds it at
+    once, so the next email of the batch sees it; nothing is left for a flush; and when the savepoint rolls
+    back, the object reads its row again instead of keeping a value the store no longer has."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    try:
+        with unit_of_work(sessions) as session:
+            raw = RawEmail(mailbox="INBOX", uidvalidity=1, uid=7, received_at=NOW, raw=b"x", outcome="pending")
+            query = Query(reference="HD-2026-0001", requester=Requester(email="a@org.example", created_at=NOW),
+                          channel=Channel.EMAIL, text="Overtime", language="en", received_at=NOW,
+                          status=QueryStatus.NEW, target_reply_date=NOW.date(), original_target_date=NOW.date())
+            message = Message(query=query, direction=Direction.IN, channel=Channel.EMAIL, at=NOW)
+            session.add_all([raw, query, message])
+            session.flush()
+            with session.begin_nested():
+                store_now(session, raw, outcome="query", reason=None, message=message)
+                assert not session.dirty
+                assert session.execute(select(RawEmail.outcome, RawEmail.message_id)).one() == ("query", message.id)
+            with session.no_autoflush:
+                try:
+                    with session.begin_nested():
+                        store_now(session, raw, outcome="duplicate", reason="seen before")
+                        raise RuntimeError("the message failed after its outcome was written")
+                except RuntimeError:
+                    pass
+            assert (raw.outcome, raw.reason, raw.message) == ("query", None, message)
+            pending = RawEmail(mailbox="INBOX", uidvalidity=1, uid=8, received_at=NOW, raw=b"y", outcome="pending")
+            session.add(pending)
+            store_now(session, pending, outcome="query", message=message)  # new: written by the flush
+            assert pending in session.new and pending.message is message
+        with unit_of_work(sessions) as session:
+            assert sorted(session.execute(select(RawEmail.uid, RawEmail.outcome, RawEmail.message_id)).all()) == \
+                [(7, "query", message.id), (8, "query", message.id)]
     finally:
         engine.dispose()
