@@ -132,10 +132,7 @@ def insert_new(session: Session, objects: list[Any]) -> None:
         values = {prop.columns[0].key: given[prop.key] for prop in mapper.column_attrs if prop.key in given}
         for relationship in mapper.relationships:
             if relationship.direction is MANYTOONE and relationship.key in given:
-                parent = given[relationship.key]
-                for local, remote in relationship.local_remote_pairs:
-                    values[local.key] = None if parent is None else getattr(
-                        parent, relationship.mapper.get_property_by_column(remote).key)
+                values.update(_foreign_key(relationship, given[relationship.key]))
         row = connection.execute(_insert_returning(mapper.local_table), values).one()._mapping
         for prop in mapper.column_attrs:
             setattr(obj, prop.key, row[prop.columns[0]])
@@ -159,9 +156,7 @@ def store_now(session: Session, obj: Any, **values: Any) -> None:
             if value is not None and inspect(value).identity is None:
                 columns = None
                 break
-            for local, remote in prop.local_remote_pairs:
-                columns[local.key] = None if value is None else getattr(
-                    value, prop.mapper.get_property_by_column(remote).key)
+            columns.update(_foreign_key(prop, value))
         else:
             columns[prop.columns[0].key] = value
     if columns is None or not state.persistent:
@@ -175,6 +170,12 @@ def store_now(session: Session, obj: Any, **values: Any) -> None:
     for key, value in values.items():
         set_committed_value(obj, key, value)
     session._register_altered({state})
+
+
+def _foreign_key(relationship, parent: Any) -> dict[str, Any]:
+    """The columns a many-to-one ``relationship`` to ``parent`` (stored, or None) stands for."""
+    return {local.key: None if parent is None else getattr(parent, relationship.mapper.get_property_by_column(
+        remote).key) for local, remote in relationship.local_remote_pairs}
 
 
 @cache

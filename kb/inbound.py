@@ -221,9 +221,7 @@ def _new_query(service, session: Session, email: InboundEmail, raw: RawEmail, no
         _notify_sender(service, session, email, rejection(str(exc), helpdesk=service.policy.name,
                                                           subject=email.subject), now)
         return finish(Outcome.REJECTED, detail=str(exc))
-    acknowledge = not email.authentication_failed and may_notify(
-        session, requester, now, service.policy.mail.automatic_notices_per_day,
-        queued=service.acknowledgements_queued(requester) if requester else 0)
+    acknowledge = not email.authentication_failed and _may_notify(service, session, requester, now)
     query = service.receive_checked(session, checked, in_reply_to=email.message_id, acknowledge=acknowledge,
                                     referred_by=referred_by, message=dict(
                                         email_message_id=email.message_id, sender=email.sender,
@@ -265,8 +263,7 @@ def _notify_sender(service, session: Session, email: InboundEmail, notice, now: 
     """An automatic notice to a real person, never to automatic senders, at most N a day per address."""
     if not email.sender or email.automatic or email.authentication_failed:
         return
-    if not may_notify(session, email.sender, now, service.policy.mail.automatic_notices_per_day,
-                      queued=service.acknowledgements_queued(email.sender)):
+    if not _may_notify(service, session, email.sender, now):
         log.info("notice to a sender withheld: automatic notices for today already sent (mail-loop guard)")
         return
     key = email.message_id or "sha256:" + hashlib.sha256(email.raw).hexdigest()
@@ -274,6 +271,13 @@ def _notify_sender(service, session: Session, email: InboundEmail, notice, now: 
           recipients=[email.sender], subject=notice.subject, body=notice.body, now=now,
           domain=service.policy.domain,
           headers={"In-Reply-To": email.message_id} if email.message_id else None)
+
+
+def _may_notify(service, session: Session, address: str | None, now: datetime) -> bool:
+    """The mail-loop guard (``kb.outbox.may_notify``), counting the acknowledgements of the current mail batch
+    that are not in the outbox yet."""
+    return may_notify(session, address, now, service.policy.mail.automatic_notices_per_day,
+                      queued=service.acknowledgements_queued(address) if address else 0)
 
 
 def _seen_message_id(session: Session, message_id: str, current: RawEmail) -> bool:

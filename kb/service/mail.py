@@ -92,12 +92,6 @@ class InboundBatch:
     #: fails takes its own out with its savepoint.
     fresh: list = field(default_factory=list)
 
-    def acknowledgements_to(self, address: str) -> int:
-        """Acknowledgements to ``address`` queued by the batch and not written yet (the mail-loop guard
-        counts them with those in the outbox)."""
-        address = address.lower()
-        return sum(rows.acknowledgements_to(address) for _, rows in self.fresh)
-
 
 _BATCH: ContextVar[InboundBatch | None] = ContextVar("inbound_batch", default=None)
 
@@ -253,9 +247,13 @@ class MailUseCases(ServiceBase):
               now=now, domain=self.policy.domain, fresh=True)
 
     def acknowledgements_queued(self, address: str) -> int:
-        """Acknowledgements to ``address`` the current mail batch has queued but not written yet (0 outside one)."""
+        """Acknowledgements to ``address`` the current mail batch has queued but not written yet (0 outside one):
+        the mail-loop guard counts them with those in the outbox."""
         batch = current_batch(self)
-        return batch.acknowledgements_to(address) if batch is not None else 0
+        if batch is None:
+            return 0
+        address = address.lower()
+        return sum(rows.acknowledgements_to(address) for _, rows in batch.fresh)
 
     # ------------------------------------------------------------- quarantine
     def quarantined(self, reader: str | None = None, channel: str = "cli") -> list[QuarantinedEmail]:
