@@ -122,7 +122,7 @@ class Vocabulary:
             return [-1] * len(terms)
         encoded = [t.encode("utf-8") for t in terms]
         wanted = np.fromiter(map(zlib.crc32, encoded), dtype=np.uint32, count=len(encoded))
-        positions = np.minimum(np.searchsorted(self._hashes, wanted), len(self.order) - 1)
+        positions = np.minimum(self._hashes.searchsorted(wanted), len(self.order) - 1)
         candidates = self.order[positions]
         hits = (self._hashes[positions] == wanted).tolist()
         offsets = self.terms.offsets
@@ -183,12 +183,9 @@ class Postings:
         docs = np.concatenate([self.docs[s:e] for s, e in zip(starts, ends)])
         codes = np.concatenate([self.codes[s:e] for s, e in zip(starts, ends)])
         lengths = [e - s for s, e in zip(starts, ends)]
-        # tf * idf of every (query term, count) pair; a posting picks its own with the term's row offset
-        tf_idf = np.multiply.outer(np.asarray(idfs), self.tf).ravel()
-        keys = codes + np.repeat(np.arange(0, len(tf_idf), len(self.tf)), lengths)
-        weights = tf_idf[keys] / self.norms[docs]
-        scores = np.bincount(docs, weights=np.repeat(np.asarray(scales), lengths) * weights,
-                             minlength=len(self.norms))
+        # each posting's idf * tf (its term's idf, its own count), over its entry's norm
+        weights = np.asarray(idfs).repeat(lengths) * self.tf[codes] / self.norms[docs]
+        scores = np.bincount(docs, weights=np.asarray(scales).repeat(lengths) * weights, minlength=len(self.norms))
         return scores, docs
 
     def terms_of(self, doc: int) -> list[int]:
@@ -231,7 +228,7 @@ class EntryStore:
         end = start + self.version_count.item(doc)
         versions = tuple((self.languages[language], texts[question], texts[answer]) for language, question, answer
                          in zip(self.version_language[start:end].tolist(), self.version_question[start:end].tolist(),
-                                self.version_answer[start:end].tolist()))
+                                self.version_answer[start:end].tolist())) if end > start else ()
         return QAEntry(self.ids.item(doc), texts[self.key.item(doc)], texts[self.question.item(doc)],
                        texts[self.answer.item(doc)], self.topic_groups[self.topics.item(doc)],
                        self.languages[self.language.item(doc)], versions)

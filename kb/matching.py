@@ -59,6 +59,8 @@ CANDIDATES = 30
 #: Candidates are found by scanning every score in a bank of up to ``SCAN_ALL_UP_TO`` entries or of under
 #: ``SCAN_ALL`` times the postings read; beyond, from the postings (see ``_best_candidates``).
 SCAN_ALL, SCAN_ALL_UP_TO = 8, 20_000
+#: Fuzzy similarities are computed one call each for fewer texts than this (``cdist``'s set-up costs more).
+CDIST_FROM = 8
 #: Query terms whose id and idf are remembered (queries repeat their words); then the memory starts afresh.
 REMEMBERED_TERMS = 50_000
 #: Pieces of text (between white space) whose stems are remembered, per language; then the memory starts afresh.
@@ -72,6 +74,7 @@ ANSWER_TERM_WEIGHT = 0.25
 ANSWER_UNITS = round(1 / ANSWER_TERM_WEIGHT)
 assert ANSWER_UNITS * ANSWER_TERM_WEIGHT == 1.0
 WEIGHTS = {"lexical": 0.45, "fuzzy": 0.30, "topics": 0.20, "language": 0.05}
+_WEIGHTS = (WEIGHTS["lexical"], WEIGHTS["fuzzy"], WEIGHTS["topics"], WEIGHTS["language"])
 #: Analysed when an index is saved and loaded: a changed tokenizer, stop list or stemmer gives other terms,
 #: so an index saved before the change is rebuilt rather than trusted.
 PROBES = {"en": "Can't we stop the workers' unpaid overtime at our suppliers? Child labour, paid leave.",
@@ -358,7 +361,7 @@ def _best_candidates(scores: np.ndarray, touched: np.ndarray, terms: int) -> np.
         nonzero = touched[np.diff(touched, prepend=-1) != 0]  # distinct (np.unique is much slower)
         nonzero = nonzero[scores[nonzero] != 0]
     else:
-        nonzero = np.flatnonzero(scores != 0)  # much faster than on the floats themselves
+        nonzero = (scores != 0).nonzero()[0]  # much faster than on the floats themselves
     if len(nonzero) <= CANDIDATES:
         return nonzero
     values = scores[nonzero]
@@ -384,9 +387,10 @@ class _Rerank:
         self.fuzzy = [0.0] * len(lexical)
         self.total = [self._score(i, 100.0) for i in range(len(lexical))]  # a bound, until computed
 
-    def _score(self, i: int, fuzzy: float) -> float:
-        return 100.0 * (WEIGHTS["lexical"] * self.lexical[i] + WEIGHTS["fuzzy"] * fuzzy / 100.0
-                        + WEIGHTS["topics"] * self._overlap[i] + WEIGHTS["language"] * self._same[i])
+    def _score(self, i: int, fuzzy: float, weights=_WEIGHTS) -> float:
+        lexical, fuzzy_weight, topics, language = weights
+        return 100.0 * (lexical * self.lexical[i] + fuzzy_weight * fuzzy / 100.0
+                        + topics * self._overlap[i] + language * self._same[i])
 
     def best(self, count: int, query_stems: str, stems: TextBlob, candidates: np.ndarray,
              qa_ids: list[int]) -> tuple[list[int], dict[int, str]]:
@@ -402,8 +406,11 @@ class _Rerank:
             done += len(batch)
             batch_texts = stems.many(candidates[batch])
             texts.update(zip(batch, batch_texts))
-            scores = process.cdist([query_stems], batch_texts, scorer=fuzz.token_set_ratio, dtype=np.float64)[0]
-            for i, fuzzy in zip(batch, scores.tolist()):
+            if len(batch_texts) < CDIST_FROM:
+                scores = [fuzz.token_set_ratio(query_stems, text) for text in batch_texts]
+            else:
+                scores = process.cdist([query_stems], batch_texts, scorer=fuzz.token_set_ratio, dtype=np.float64)[0].tolist()
+            for i, fuzzy in zip(batch, scores):
                 self.fuzzy[i], total[i] = fuzzy, self._score(i, fuzzy)
             best, seen = [], set()
             for i in sorted(order[:done], key=lambda i: (-total[i], i)):
