@@ -51,6 +51,14 @@ GREETING = {"en": "Dear helpdesk,", "fr": "Madame, Monsieur,", "es": "Estimados 
 CLOSING = {"en": "Kind regards,", "fr": "Cordialement,", "es": "Saludos cordiales,"}
 
 
+def _encodes(text: str, charset: str) -> bool:
+    try:
+        text.encode(charset)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def realistic_mailbox(n: int, seed: int = 3) -> list[bytes]:
     rng = random.Random(seed)
     examples = [e for e in load_examples(sorted(SHIPPED_EXAMPLES.glob("examples_*.tsv")))]
@@ -66,7 +74,8 @@ def realistic_mailbox(n: int, seed: int = 3) -> list[bytes]:
         if rng.random() < 0.15:
             m.set_content(f"<html><body><p>{body.replace(chr(10), '<br>')}</p></body></html>", subtype="html")
         else:
-            m.set_content(body, charset=rng.choice(CHARSETS[e.language]))
+            charset = rng.choice(CHARSETS[e.language])
+            m.set_content(body, charset=charset if _encodes(body, charset) else "utf-8")  # Latin-1 has no "œ"
         out.append(m.as_bytes(policy=SMTP))
     return out
 

@@ -47,7 +47,21 @@ def make_engine(url: str, **kwargs) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+    _savepoints_as_text(engine)
     return engine
+
+
+def _savepoints_as_text(engine: Engine) -> None:
+    """Savepoint statements sent as plain SQL. SQLAlchemy compiles each ``SAVEPOINT``, ``RELEASE`` and ``ROLLBACK
+    TO`` afresh (every savepoint has a new name, so there is nothing to cache), and a mail batch opens one savepoint
+    per message: compiling them was about a twentieth of a message's time. The statements and the connection
+    events are the same; only the compiler is skipped."""
+    dialect, quote = engine.dialect, engine.dialect.identifier_preparer.quote
+    dialect.do_savepoint = lambda connection, name: connection.exec_driver_sql(f"SAVEPOINT {quote(name)}")
+    dialect.do_release_savepoint = \
+        lambda connection, name: connection.exec_driver_sql(f"RELEASE SAVEPOINT {quote(name)}")
+    dialect.do_rollback_to_savepoint = \
+        lambda connection, name: connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {quote(name)}")
 
 
 _REVISION = re.compile(r"^revision = ['\"](\w+)['\"]", re.MULTILINE)

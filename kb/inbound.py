@@ -287,9 +287,10 @@ def _seen_message_id(session: Session, message_id: str, current: RawEmail) -> bo
 
 @cache
 def _decided_with_id():
-    """Stored emails decided (not quarantined) with Message-ID ``:message_id`` (built once: every email asks)."""
+    """Stored emails decided (not quarantined) with Message-ID ``:message_id`` (built once: every email asks; two
+    comparisons rather than ``NOT IN``, whose list SQLAlchemy expands again at every execution)."""
     return select(RawEmail.id).where(RawEmail.message_id_header == bindparam("message_id"),
-                                     RawEmail.outcome.not_in(("quarantined", PENDING)))
+                                     RawEmail.outcome != "quarantined", RawEmail.outcome != PENDING)
 
 
 def _thread(session: Session, email: InboundEmail) -> tuple[Query | None, OutboxMessage | None]:
