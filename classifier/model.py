@@ -228,9 +228,10 @@ class TopicModel:
         ids, values = self._vector(text)
         return values @ self.weights[ids] + self.intercept
 
-    def _features(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _features(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per topic, the figures the calibration combines (see :data:`FEATURES`), and the
-        message's weighted tf-idf vector (term ids, values) that explains them.
+        message's weighted tf-idf vector (term ids, values) that explains them, with the weights' rows
+        of those terms.
 
         The message is cut into parts (:func:`classifier.text.message_parts`), each weighed by
         its role: a question or the subject counts more than background; greetings, thanks,
@@ -244,13 +245,14 @@ class TopicModel:
         So one sentence is one part of the message's vector: it cannot outvote the rest.
         """
         ids, values = self._weighted_vector((part.text, part.weight) for part in message_parts(text))
-        whole = values @ self.weights[ids] + self.intercept
+        rows = self.weights[ids]
+        whole = values @ rows + self.intercept
         if len(whole) > 1:
             second, first = np.sort(whole)[-2:]
             margin = whole - np.where(whole >= first, second, first)
         else:
             margin = np.zeros_like(whole)
-        return np.column_stack([whole, margin]), ids, values
+        return np.column_stack([whole, margin]), ids, values, rows
 
     def _calibrated(self, figures: np.ndarray) -> np.ndarray:
         """Each topic's confidence: ``sigmoid(figures @ combine + bias)``."""
@@ -264,20 +266,20 @@ class TopicModel:
         message are weighted by what they are (see :meth:`_features`), so a question counts more
         than a greeting or an aside, and one stray sentence cannot outvote the rest.
         """
-        figures, ids, values = self._features(text)
+        figures, ids, values, rows = self._features(text)
         probabilities = self._calibrated(figures)
         order = (-probabilities).argsort(kind="stable")
-        words_of = self._evidence(values, ids, order[:explained], evidence) if evidence and len(ids) else {}
+        words_of = self._evidence(values, ids, rows, order[:explained], evidence) if evidence and len(ids) else {}
         return [TopicScore(self.topics[t], p, words_of.get(t, ()))
                 for t, p in zip(order.tolist(), probabilities[order].tolist())]
 
-    def _evidence(self, values: np.ndarray, ids: np.ndarray, shown: np.ndarray,
+    def _evidence(self, values: np.ndarray, ids: np.ndarray, rows: np.ndarray, shown: np.ndarray,
                   wanted: int) -> dict[int, tuple[str, ...]]:
         """For each topic in ``shown`` (only the topics anyone will see), up to ``wanted`` readable words
         (and word pairs) that pushed it up the most, found for all of them in one pass."""
         if not len(shown):
             return {}
-        contribution = values[:, None] * self.weights[ids][:, shown]
+        contribution = values[:, None] * rows[:, shown]
         useful = (contribution > 0) & self._readable[ids][:, None]
         ranked = np.where(useful, -contribution, np.inf).argsort(axis=0, kind="stable")[:wanted]
         # per shown topic (a column), its best rows' terms and whether each is useful, as lists

@@ -21,11 +21,13 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from importlib import resources
+from operator import attrgetter
 from pathlib import Path
 from typing import Sequence
 
 FEATURES = ("lexical", "fuzzy", "topics", "same_language", "query_coverage", "question_coverage", "shared",
             "lead", "rank", "unexplained", "question_concepts", "query_in_question", "missing_specific")
+_FEATURE_VALUES = attrgetter(*FEATURES)
 STRENGTHS = ("strong", "partial", "weak")
 #: Which way each feature may push the probability (+1 up, -1 down): a query closer to the Q&A never makes
 #: it less likely to be answered by it. The fit respects these signs (a bounded logistic regression), so the
@@ -51,8 +53,8 @@ class MatchFeatures:
     query_in_question: float = 0.0  # idf mass of the query's words found in the Q&A's question itself, 0-1
     missing_specific: float = 0.0  # the rarest query word absent from the Q&A (its idf over the largest), 0-1
 
-    def vector(self) -> list[float]:
-        return [getattr(self, name) for name in FEATURES]
+    def vector(self) -> tuple[float, ...]:
+        return _FEATURE_VALUES(self)
 
 
 @dataclass(frozen=True)

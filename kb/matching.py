@@ -365,7 +365,9 @@ def _best_candidates(scores: np.ndarray, touched: np.ndarray, terms: int) -> np.
     if len(nonzero) <= CANDIDATES:
         return nonzero
     values = scores[nonzero]
-    cut = np.partition(values, len(values) - CANDIDATES)[len(values) - CANDIDATES]
+    ordered = values.copy()
+    ordered.partition(len(values) - CANDIDATES)
+    cut = ordered[len(values) - CANDIDATES]
     chosen = nonzero[values >= cut]
     if len(chosen) > CANDIDATES:  # ties at the cut
         above = values > cut
