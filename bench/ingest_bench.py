@@ -106,10 +106,7 @@ from config.bootstrap import bootstrap
 from config.settings import Settings
 from ingest.imap import process_stored
 helpdesk = bootstrap(Settings(data_dir=Path(sys.argv[2]), database_url=sys.argv[1]), seed=False)
-service = helpdesk.service
-service.model, service.detector.detect("warm up the language model")  # loaded before the start signal
-with service.unit_of_work() as session:
-    service.matcher(session)  # the Q&A index, built once per process
+helpdesk.settle()  # as helpdesk process-mail does: the models and the Q&A index loaded before the start signal
 go = Path(sys.argv[3])
 while not go.exists():
     time.sleep(0.01)
@@ -120,10 +117,7 @@ print(report.handled, flush=True)
 
 def open_helpdesk(database_url: str, data_dir: Path):
     helpdesk = bootstrap(Settings(data_dir=data_dir, database_url=database_url))
-    service = helpdesk.service
-    service.model, service.detector.detect("warm up the language model")  # load (or train) them before timing
-    with service.unit_of_work() as session:
-        service.matcher(session)  # the Q&A index, built once per process
+    helpdesk.settle()  # as helpdesk run does: the models and the Q&A index loaded (or trained) before timing
     ingestor = MailboxIngestor(ImapSettings(host="127.0.0.1", port=dovecot_port[0], username="test",
                                             password="testpass", security="plain"), helpdesk.service)
     return helpdesk, ingestor

@@ -316,6 +316,7 @@ def process_mail(watch: bool = typer.Option(False, help="Keep running: process s
     from ingest.imap import process_stored
 
     with _open() as helpdesk:
+        helpdesk.settle()
         try:
             while True:
                 report = process_stored(helpdesk.service, helpdesk.mail_limits())

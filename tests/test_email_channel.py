@@ -389,6 +389,22 @@ def test_cli_fetches_mail_with_the_password_from_the_environment(dovecot, helpde
     assert "1 new message(s) stored, 1 processed" in result.output and "testpass" not in result.output
 
 
+def test_a_worker_process_decides_the_mail_the_fetcher_stored(cli):
+    """``helpdesk process-mail`` (one of the workers sharing stored mail on PostgreSQL) loads the models and the
+    Q&A index first, then turns each stored email into its query."""
+    from config.bootstrap import bootstrap
+    from config.settings import Settings
+
+    with bootstrap(Settings()) as helpdesk:  # the test's store, as the fetcher leaves it: bytes, not yet decided
+        assert helpdesk.service.store_fetched("INBOX", 1, [(1, mail()), (2, mail("Is overtime paid double?"))]) == 2
+    result = cli("process-mail")
+    assert result.exit_code == 0, result.output
+    assert "stored mail: 2 message(s) processed" in result.output
+    listed = cli("queries")
+    assert listed.output.count("HD-") == 2, listed.output
+    assert "stored mail: 0 message(s) processed" in cli("process-mail").output  # nothing is decided twice
+
+
 class _AuthSink(SmtpSink):
     """An SMTP server that requires AUTH: PLAIN/LOGIN with a password, or XOAUTH2 with a bearer token."""
 

@@ -111,6 +111,14 @@ class ServiceBase:
         self._matcher, self._matcher_revision = matcher, revision
         return matcher
 
+    def load_triage(self) -> None:
+        """Load now what triaging a message needs, rather than at the first message: the topic model, the
+        language detector and the Q&A index (a process that runs until stopped calls this at its start)."""
+        self.model
+        self.detector.detect("Can we ask the helpdesk a question?")
+        with self.unit_of_work() as session:
+            self.matcher(session)
+
     def record_event(self, session: Session, query: Query, kind: str, detail: str, *, at: datetime,
                      actor: str = "system") -> None:
         session.add(QueryEvent(query=query, at=at, kind=kind, detail=detail, actor=actor))
