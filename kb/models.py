@@ -577,6 +577,8 @@ Index("ix_consultation_unanswered", Consultation.query_id, Consultation.due_date
       postgresql_where=_UNANSWERED_INPUT, sqlite_where=_UNANSWERED_INPUT)
 Index("ix_clearance_awaited", Clearance.due_date, postgresql_where=_AWAITED_CLEARANCE, sqlite_where=_AWAITED_CLEARANCE)
 Index("ix_outbox_failed_at", OutboxMessage.failed_at)
+# The mail-loop guard: a requester's acknowledgements of the last day, found through their queries.
+Index("ix_outbox_query_kind", OutboxMessage.query_id, OutboxMessage.kind, OutboxMessage.created_at)
 Index("ix_reply_created_at", Reply.created_at)
 Index("ix_feedback_received_at", Feedback.received_at)
 # The retention rule's daily look for closed queries past their period that still hold personal data.
