@@ -374,7 +374,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Makes queueing idempotent: queueing the same thing twice keeps one row.
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[OutboxKind] = mapped_column(_enum(OutboxKind), index=True)
+    kind: Mapped[OutboxKind] = mapped_column(_enum(OutboxKind))  # indexed with the time: ix_outbox_kind_created
     channel: Mapped[Channel] = mapped_column(_enum(Channel))
     query_id: Mapped[Optional[int]] = mapped_column(ForeignKey("query.id"), index=True)
     consultation_id: Mapped[Optional[int]] = mapped_column(ForeignKey("consultation.id"))
@@ -577,8 +577,10 @@ Index("ix_consultation_unanswered", Consultation.query_id, Consultation.due_date
       postgresql_where=_UNANSWERED_INPUT, sqlite_where=_UNANSWERED_INPUT)
 Index("ix_clearance_awaited", Clearance.due_date, postgresql_where=_AWAITED_CLEARANCE, sqlite_where=_AWAITED_CLEARANCE)
 Index("ix_outbox_failed_at", OutboxMessage.failed_at)
-# The mail-loop guard: a requester's acknowledgements of the last day, found through their queries.
+# The mail-loop guard: a requester's acknowledgements of the last day, found through their queries; the other
+# automatic notices of the last day, by kind and time (not every one ever sent). The kind alone is its prefix.
 Index("ix_outbox_query_kind", OutboxMessage.query_id, OutboxMessage.kind, OutboxMessage.created_at)
+Index("ix_outbox_kind_created", OutboxMessage.kind, OutboxMessage.created_at)
 Index("ix_reply_created_at", Reply.created_at)
 Index("ix_feedback_received_at", Feedback.received_at)
 # The retention rule's daily look for closed queries past their period that still hold personal data.
