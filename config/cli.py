@@ -443,6 +443,7 @@ def run(tick_seconds: float = typer.Option(60.0, help="How often the scheduler l
     from config.runner import Runner
 
     with _open() as helpdesk:
+        helpdesk.settle()  # this process's choice (tests run a Runner in theirs): load, then freeze what is loaded
         status = Runner(helpdesk, tick_every=tick_seconds).run_until_signalled()
     if status:
         raise typer.Exit(status)

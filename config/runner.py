@@ -291,7 +291,7 @@ class Runner:
         self._redaction = _RedactSecrets(self._mask)
         for handler in logging.getLogger().handlers:
             handler.addFilter(self._redaction)
-        self.helpdesk.settle()  # the model (trained on a fresh checkout) and the Q&A index, before anything runs
+        self.helpdesk.service.model  # load the model (and train it on a fresh checkout) before anything runs
         for part in self._parts():
             thread = threading.Thread(target=self._supervise, args=(part,), name=part.name, daemon=True)
             thread.start()
