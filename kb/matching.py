@@ -411,7 +411,8 @@ class _Rerank:
             if len(batch_texts) < CDIST_FROM:
                 scores = [fuzz.token_set_ratio(query_stems, text) for text in batch_texts]
             else:
-                scores = process.cdist([query_stems], batch_texts, scorer=fuzz.token_set_ratio, dtype=np.float64)[0].tolist()
+                scores = process.cdist([query_stems], batch_texts, scorer=fuzz.token_set_ratio,
+                                       dtype=np.float64)[0].tolist()
             for i, fuzzy in zip(batch, scores):
                 self.fuzzy[i], total[i] = fuzzy, self._score(i, fuzzy)
             best, seen = [], set()

@@ -390,8 +390,8 @@ def test_cli_fetches_mail_with_the_password_from_the_environment(dovecot, helpde
 
 
 def test_a_worker_process_decides_the_mail_the_fetcher_stored(cli):
-    """``helpdesk process-mail`` (one of the workers sharing stored mail on PostgreSQL) loads the models and the
-    Q&A index first, then turns each stored email into its query."""
+    """``helpdesk process-mail`` (one of the workers sharing stored mail on PostgreSQL) turns each email the
+    fetcher stored into its query, once."""
     from config.bootstrap import bootstrap
     from config.settings import Settings
 

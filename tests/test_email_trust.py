@@ -108,7 +108,6 @@ def test_an_autoresponder_without_headers_gets_one_acknowledgement_a_day_not_a_l
     assert any("mail-loop guard" in e.detail for q in rows(helpdesk, Query) for e in q.events)
 
 
-
 def test_an_autoresponders_messages_arriving_together_get_no_more_acknowledgements(dovecot, ingestor, helpdesk):
     # Decided in one batch, which writes its acknowledgements at its end: the guard counts them all the same.
     for round_ in range(4):
@@ -148,6 +147,7 @@ def test_a_message_failing_after_its_triage_takes_its_rows_out_of_the_batch(dove
     assert len(rows(helpdesk, OutboxMessage, OutboxMessage.kind == OutboxKind.ACKNOWLEDGEMENT)) == 2
     assert all(c.query_id in {q.id for q in queries} for c in rows(helpdesk, Consultation))
     assert rows(helpdesk, RawEmail, RawEmail.last_error.is_not(None))[0].last_error.startswith("OSError")
+
 
 def routing_to(helpdesk, department):
     with unit_of_work(helpdesk.sessions) as s:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import event
+
 from kb.db import unit_of_work
 from kb.models import Channel, OutboxKind
 from kb.outbox import may_notify, queue
@@ -39,9 +42,6 @@ def test_the_guard_reads_a_requesters_acknowledgements_through_their_queries(hel
     outbox by its kind's index, then checked whose query each was), so each email cost more as the outbox grew:
     1.3 ms a message with 1,000 acknowledgements in it, 0.04 ms through the requester's queries. The other
     notices were read since the first one too."""
-    import pytest
-    from sqlalchemy import event
-
     if helpdesk.engine.dialect.name != "sqlite":
         pytest.skip("the plan checked is SQLite's; PostgreSQL chooses from its statistics")
     sent = []
