@@ -35,6 +35,8 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 from functools import cache
 
+from ingest.plain_headers import read_as_text
+
 BOUNCE, ABUSE_REPORT, CHALLENGE, SPAM, AUTO_REPLY, NO_REPLY, BULK = (
     "bounce", "abuse-report", "challenge", "spam", "auto-reply", "no-reply", "bulk")
 
@@ -208,13 +210,14 @@ def _detected(msg: EmailMessage) -> tuple[frozenset, frozenset]:
     scanners, starts = _line_scanners()
     if starts is not None and not _may_have_start_line(msg, starts):
         detectors = [d for d in detectors if d.__name__ not in scanners]
-    for detector in detectors:
-        try:
-            temporary, permanent = detector().process(msg)
-        except Exception:  # noqa: BLE001 - as above: one detector failing leaves the others
-            continue
-        if temporary or permanent:
-            return frozenset(temporary), frozenset(permanent)
+    with read_as_text(msg):  # they compare header text: a plain From needs no parse tree
+        for detector in detectors:
+            try:
+                temporary, permanent = detector().process(msg)
+            except Exception:  # noqa: BLE001 - as above: one detector failing leaves the others
+                continue
+            if temporary or permanent:
+                return frozenset(temporary), frozenset(permanent)
     return frozenset(), frozenset()
 
 

@@ -52,6 +52,7 @@ from ingest.mime_text import (
     superset_words,
     unescape_surrogates,
 )
+from ingest.plain_headers import plain_sender, plain_text
 from kb.inbound import InboundAttachment, InboundEmail
 
 __all__ = ["Limits", "decode_bytes", "html_to_text", "parse_email", "strip_quoted"]
@@ -133,6 +134,9 @@ def _raw_headers(raw: bytes) -> bytes:
 
 
 def _header(msg: EmailMessage, name: str) -> str | None:
+    plain, text = plain_text(msg, name)
+    if plain:
+        return text
     try:
         value = msg.get(name)
     except (ValueError, IndexError, TypeError) as exc:
@@ -156,19 +160,21 @@ def _decoded_words(value: str) -> str:
 
 
 def _sender(msg: EmailMessage) -> tuple[str | None, str | None]:
-    try:
-        from_header = msg.get("From")
-    except (ValueError, IndexError, TypeError) as exc:
-        if any("\r" in v or "\n" in v for v in map(_decoded_words, _raw_values(msg, "From"))):
-            raise _Quarantine("header injection attempt: line break inside the From header") from None
-        raise _Quarantine(f"unreadable From header ({exc})") from None
-    addresses = getattr(from_header, "addresses", ()) if from_header is not None else ()
-    if not addresses or not addresses[0].addr_spec or "@" not in addresses[0].addr_spec:
-        return None, None
-    name = addresses[0].display_name or ""
+    plain, address, name = plain_sender(msg)
+    if not plain:
+        try:
+            from_header = msg.get("From")
+        except (ValueError, IndexError, TypeError) as exc:
+            if any("\r" in v or "\n" in v for v in map(_decoded_words, _raw_values(msg, "From"))):
+                raise _Quarantine("header injection attempt: line break inside the From header") from None
+            raise _Quarantine(f"unreadable From header ({exc})") from None
+        addresses = getattr(from_header, "addresses", ()) if from_header is not None else ()
+        if not addresses or not addresses[0].addr_spec or "@" not in addresses[0].addr_spec:
+            return None, None
+        address, name = addresses[0].addr_spec, addresses[0].display_name or ""
     if "\r" in name or "\n" in name:
         raise _Quarantine("header injection attempt: line break inside the From name")
-    address = clean_line(addresses[0].addr_spec).lower()
+    address = clean_line(address).lower()
     if len(address) > MAX_ADDRESS:
         return None, None
     return address, clean_line(name).strip()[:MAX_NAME] or None
