@@ -26,7 +26,9 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys, WAL, ``synchronous=NORMAL`` and a busy timeout."""
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"timeout": 30})
+        # The driver keeps 128 prepared statements by default; a mail batch runs more distinct ones than that
+        # (each savepoint has its own name), so the others were evicted and prepared again at every message.
+        kwargs.setdefault("connect_args", {"timeout": 30, "cached_statements": 1024})
         if not url.startswith("sqlite:///:memory:") and url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, **kwargs)
