@@ -5,6 +5,10 @@ venv with ``django-helpdesk==2.6.1`` and ``imapclient``, a minimal Django projec
 a migrated template database, then per run a fresh copy of it with one IMAP ``Queue`` and
 ``/usr/bin/time -v python manage.py get_email`` timed from outside.
 
+On PostgreSQL too (``postgres=``, a SQLAlchemy URL of the server): the project then uses Django's
+PostgreSQL backend (psycopg 3), the template is a database of its own, and each run gets a fresh
+database created from it, so the two stores are compared like for like.
+
 get_email deletes (and expunges) what it fetched, so refill the mailbox before every run.
 
 Try it alone: ``.venv/bin/python bench/django_helpdesk_peer.py [MESSAGES] [WORK_DIR]``.
@@ -22,11 +26,13 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 VERSION = "2.6.1"
-PACKAGES = [f"django-helpdesk=={VERSION}", "imapclient"]
+PACKAGES = [f"django-helpdesk=={VERSION}", "imapclient", "psycopg[binary]"]
 DEFAULT_WORK = Path(tempfile.gettempdir()) / "django-helpdesk-peer"
 TIME = Path("/usr/bin/time")
 
@@ -60,7 +66,12 @@ TEMPLATES = [{
     ]},
 }]
 ROOT_URLCONF = "peer.urls"
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["PEER_DB"]}}
+if os.environ.get("PEER_PG_NAME"):
+    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": os.environ["PEER_PG_NAME"],
+                             "HOST": os.environ["PEER_PG_HOST"], "PORT": os.environ["PEER_PG_PORT"],
+                             "USER": os.environ["PEER_PG_USER"], "PASSWORD": os.environ.get("PEER_PG_PASSWORD", "")}}
+else:
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["PEER_DB"]}}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 SITE_ID = 1
 USE_TZ = True
@@ -137,6 +148,9 @@ class DjangoHelpdesk:
     ~6 commits per message make it fsync-bound, so put it where our own benchmark database is.
     """
 
+    #: The PostgreSQL databases it creates: the migrated template, and the one each run copies it into.
+    PG_TEMPLATE, PG_RUN = "django_helpdesk_peer_template", "django_helpdesk_peer_run"
+
     def __init__(self, work: Path, db_dir: Path | None = None) -> None:
         self.work = Path(work).resolve()
         self.venv = self.work / "venv"
@@ -187,21 +201,59 @@ class DjangoHelpdesk:
             if not path.exists() or path.read_text() != text:
                 path.write_text(text)
 
+    def prepare_postgres(self, server: str) -> None:
+        """The migrated template database on the PostgreSQL ``server`` (a SQLAlchemy URL), made once."""
+        with self._postgres(server) as admin:
+            from sqlalchemy import text
+
+            if admin.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                             {"name": self.PG_TEMPLATE}).first() is not None:
+                return
+            partial = f"{self.PG_TEMPLATE}_partial"
+            admin.execute(text(f"DROP DATABASE IF EXISTS {partial} WITH (FORCE)"))
+            admin.execute(text(f"CREATE DATABASE {partial}"))
+            environment = self._pg_env(server, partial)
+            for args in (("migrate", "--noinput"), ("loaddata", "emailtemplate.json")):
+                done = self._run([str(self.python), "manage.py", *args], cwd=self.project, env=environment)
+                if done.returncode != 0:
+                    raise PeerUnavailable(f"manage.py {args[0]} on PostgreSQL failed: "
+                                          f"{_last_line(done.stderr + done.stdout)}")
+            admin.execute(text(f"ALTER DATABASE {partial} RENAME TO {self.PG_TEMPLATE}"))
+
+    def drop_postgres(self, server: str) -> None:
+        with self._postgres(server) as admin:
+            from sqlalchemy import text
+
+            for name in (self.PG_RUN, self.PG_TEMPLATE):
+                admin.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
     # -- one run -----------------------------------------------------------------------------
-    def get_email(self, host: str, port: int, username: str, password: str) -> PeerRun:
-        """Fresh database with one IMAP queue, then ``manage.py get_email`` timed from outside."""
-        if not self.template_db.exists():
-            raise PeerUnavailable("not prepared: call prepare() first")
-        for leftover in ("-journal", "-wal", "-shm"):  # a stale hot journal would be replayed into the copy
-            Path(f"{self.run_db}{leftover}").unlink(missing_ok=True)
-        shutil.copyfile(self.template_db, self.run_db)
+    def get_email(self, host: str, port: int, username: str, password: str, postgres: str | None = None) -> PeerRun:
+        """Fresh database with one IMAP queue, then ``manage.py get_email`` timed from outside.
+
+        ``postgres``: the server (a SQLAlchemy URL) to run on, after ``prepare_postgres``; else SQLite.
+        """
+        if postgres is not None:
+            with self._postgres(postgres) as admin:
+                from sqlalchemy import text
+
+                admin.execute(text(f"DROP DATABASE IF EXISTS {self.PG_RUN} WITH (FORCE)"))
+                admin.execute(text(f"CREATE DATABASE {self.PG_RUN} TEMPLATE {self.PG_TEMPLATE}"))
+            environment = self._pg_env(postgres, self.PG_RUN)
+        else:
+            if not self.template_db.exists():
+                raise PeerUnavailable("not prepared: call prepare() first")
+            for leftover in ("-journal", "-wal", "-shm"):  # a stale hot journal would be replayed into the copy
+                Path(f"{self.run_db}{leftover}").unlink(missing_ok=True)
+            shutil.copyfile(self.template_db, self.run_db)
+            environment = self._env(self.run_db)
         sent = self.work / "sent-mail"
         shutil.rmtree(sent, ignore_errors=True)
         shutil.rmtree(self.work / "media", ignore_errors=True)
         sent.mkdir()
         imap = {"PEER_IMAP_HOST": host, "PEER_IMAP_PORT": str(port),
                 "PEER_IMAP_USER": username, "PEER_IMAP_PASSWORD": password}
-        done = self._run([str(self.python), "make_queue.py"], cwd=self.project, env=self._env(self.run_db, imap))
+        done = self._run([str(self.python), "make_queue.py"], cwd=self.project, env={**environment, **imap})
         if done.returncode != 0:
             raise PeerUnavailable(f"cannot create the IMAP queue: {_last_line(done.stderr)}")
 
@@ -210,12 +262,20 @@ class DjangoHelpdesk:
         report.unlink(missing_ok=True)
         if TIME.exists():
             command = [str(TIME), "-v", "-o", str(report), *command]
-        seconds, exit_code, rss_kib = self._timed(command, self._env(self.run_db))
+        seconds, exit_code, rss_kib = self._timed(command, environment)
         if report.exists():
             found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report.read_text())
             rss_kib = int(found.group(1)) if found else rss_kib
-        with sqlite3.connect(self.run_db) as db:
-            tickets = db.execute("SELECT COUNT(*) FROM helpdesk_ticket").fetchone()[0]
+        if postgres is not None:
+            from sqlalchemy import create_engine, make_url, text
+
+            engine = create_engine(make_url(postgres).set(database=self.PG_RUN))
+            with engine.connect() as db:
+                tickets = db.execute(text("SELECT COUNT(*) FROM helpdesk_ticket")).scalar()
+            engine.dispose()
+        else:
+            with sqlite3.connect(self.run_db) as db:
+                tickets = db.execute("SELECT COUNT(*) FROM helpdesk_ticket").fetchone()[0]
         return PeerRun(seconds, rss_kib / 1024, tickets, exit_code)
 
     def _timed(self, command: list[str], env: dict[str, str]) -> tuple[float, int, int]:
@@ -239,6 +299,30 @@ class DjangoHelpdesk:
     def _env(self, database: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
         return {**env, "PEER_DB": str(database), "DJANGO_SETTINGS_MODULE": "peer.settings", **(extra or {})}
+
+    def _pg_env(self, server: str, database: str) -> dict[str, str]:
+        from sqlalchemy import make_url
+
+        url = make_url(server)
+        return {**self._env(self.run_db), "PEER_PG_NAME": database, "PEER_PG_HOST": url.host or "127.0.0.1",
+                "PEER_PG_PORT": str(url.port or 5432), "PEER_PG_USER": url.username or "postgres",
+                "PEER_PG_PASSWORD": url.password or ""}
+
+    @staticmethod
+    @contextmanager
+    def _postgres(server: str) -> Iterator:
+        """A connection to ``server`` for creating and dropping databases (outside any transaction)."""
+        from sqlalchemy import create_engine
+        from sqlalchemy.exc import SQLAlchemyError
+
+        engine = create_engine(server, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                yield connection
+        except SQLAlchemyError as error:
+            raise PeerUnavailable(f"PostgreSQL: {str(error).splitlines()[0]}")
+        finally:
+            engine.dispose()
 
     def _manage(self, database: Path, *args: str) -> None:
         done = self._run([str(self.python), "manage.py", *args], cwd=self.project, env=self._env(database))

@@ -14,6 +14,9 @@ Windows-1252, some replies), then prints:
   (installed in a throwaway venv by ``bench/django_helpdesk_peer.py``; its
   figure includes its ~1 s of process start, ours excludes our start), and
   the ratio of the medians;
+- the same on PostgreSQL: ours end to end in one process, interleaved with
+  django-helpdesk on the same server (its PostgreSQL backend, a fresh database
+  from a migrated template each run);
 - on PostgreSQL, store first and decide second measured apart: messages stored
   per second by the fetcher alone, then processed per second by one and by two
   worker processes (``helpdesk process-mail``) sharing the stored messages.
@@ -160,8 +163,7 @@ def fetch_then_workers(database_url: str, data_dir: Path, workers: int) -> tuple
 
 
 def fresh_postgres(name: str) -> str:
-    admin = create_engine(os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(postgres_server(), isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         c.execute(text(f"CREATE DATABASE {name}"))
@@ -170,8 +172,7 @@ def fresh_postgres(name: str) -> str:
 
 
 def drop_postgres(*names: str) -> None:
-    admin = create_engine(os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(postgres_server(), isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         for name in names:
             c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -191,31 +192,40 @@ def django_helpdesk(folder: Path):
     return peer
 
 
-def side_by_side(dovecot: Dovecot, messages: list[bytes], folder: Path, rounds: int) -> float | None:
-    """Ours and django-helpdesk's ``get_email`` on the same mailbox and disk, interleaved (A B A B), medians."""
-    peer = django_helpdesk(folder)
+def side_by_side(dovecot: Dovecot, messages: list[bytes], folder: Path, rounds: int, peer,
+                 postgres: str | None = None) -> None:
+    """Ours and django-helpdesk's ``get_email`` on the same mailbox and store (SQLite on the same disk, or the
+    same PostgreSQL server), interleaved (A B A B), medians."""
+    store_name = "PostgreSQL" if postgres else "SQLite"
     ours, theirs = [], []
     for round_ in range(rounds):
         fill(dovecot, messages)
-        store = folder / f"ours-{round_}"
-        store.mkdir()
-        rate, outcomes = end_to_end(f"sqlite:///{store}/bench.db", store)
+        data = folder / f"ours-{store_name}-{round_}"
+        data.mkdir()
+        url = fresh_postgres("helpdesk_bench_e2e") if postgres else f"sqlite:///{data}/bench.db"
+        rate, outcomes = end_to_end(url, data)
         ours.append(rate)
         if peer is not None:
             fill(dovecot, messages)
-            run = peer.get_email("127.0.0.1", dovecot.port, "test", "testpass")
+            run = peer.get_email("127.0.0.1", dovecot.port, "test", "testpass", postgres=postgres)
             theirs.append(len(messages) / run.seconds)
             print(f"  round {round_ + 1}: ours {rate:,.0f} msg/s {outcomes}; django-helpdesk {theirs[-1]:,.0f} msg/s "
                   f"({run.tickets} tickets, {run.peak_rss_mib:.0f} MiB peak)")
         else:
             print(f"  round {round_ + 1}: ours {rate:,.0f} msg/s {outcomes}")
+    if postgres:
+        drop_postgres("helpdesk_bench_e2e")
     mine = statistics.median(ours)
-    print(f"end to end on SQLite (fetch, store, triage, acknowledge, route): {mine:8,.0f} msg/s (median of {rounds})")
+    label = f"end to end on {store_name} (fetch, store, triage, acknowledge, route):"
+    print(f"{label:70}{mine:8,.0f} msg/s (median of {rounds})")
     if theirs:
         peer_rate = statistics.median(theirs)
-        print(f"django-helpdesk 2.6.1 get_email on SQLite (no triage):          {peer_rate:8,.0f} msg/s "
-              f"(median of {rounds})  -> ours is {mine / peer_rate:.1f}x")
-    return statistics.median(theirs) if theirs else None
+        label = f"django-helpdesk 2.6.1 get_email on {store_name} (no triage):"
+        print(f"{label:70}{peer_rate:8,.0f} msg/s (median of {rounds})  -> ours is {mine / peer_rate:.1f}x")
+
+
+def postgres_server() -> str:
+    return os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def main() -> None:
@@ -231,17 +241,32 @@ def main() -> None:
         print(f"raw IMAP fetch (BODY.PEEK[], batches of 200): {raw_fetch_rate(dovecot, False):8,.0f} msg/s")
         print(f"fetch + parse (no store):                      {raw_fetch_rate(dovecot, True):8,.0f} msg/s")
         with tempfile.TemporaryDirectory() as tmp:
-            peer_rate = side_by_side(dovecot, messages, Path(tmp), args.rounds)
+            peer = django_helpdesk(Path(tmp))
+            side_by_side(dovecot, messages, Path(tmp), args.rounds, peer)
+            server = postgres_server()
+            if peer is not None:
+                from bench.django_helpdesk_peer import PeerUnavailable
+
+                try:
+                    peer.prepare_postgres(server)
+                except PeerUnavailable as exc:
+                    print(f"django-helpdesk on PostgreSQL: not measured ({exc})")
+                    peer = None
+            side_by_side(dovecot, messages, Path(tmp), args.rounds, peer, postgres=server)
+            one = None
             for workers in (1, 2):
                 fill(dovecot, messages)
                 url = fresh_postgres(f"helpdesk_bench_{workers}")
                 fetch_rate, rate, handled = fetch_then_workers(url, Path(tmp), workers)
                 if workers == 1:
                     print(f"PostgreSQL, fetcher alone (stored):            {fetch_rate:8,.0f} msg/s")
-                vs = f", {rate / peer_rate:.1f}x django-helpdesk on SQLite" if peer_rate else ""
+                    one = rate
+                vs = f", {rate / one:.1f}x one worker" if workers > 1 and one else ""
                 print(f"PostgreSQL, processing by {workers} worker process(es): {rate:8,.0f} msg/s  "
                       f"({handled} done{vs})")
             drop_postgres("helpdesk_bench_1", "helpdesk_bench_2")
+            if peer is not None:
+                peer.drop_postgres(server)
     finally:
         dovecot.stop()
 
