@@ -251,6 +251,15 @@ class MailboxIngestor:
             client.idle_done()
 
 
+def _parsed(stored, limits: Limits):
+    """The stored message parsed, or the exception the parser raised (a defect of ours: it never should)."""
+    try:
+        return parse_email(stored.raw, mailbox=stored.mailbox, uidvalidity=stored.uidvalidity, uid=stored.uid,
+                           limits=limits)
+    except Exception as exc:  # noqa: BLE001 - reported with the message it concerns, in process_stored
+        return exc
+
+
 def process_stored(service, limits: Limits, report: IngestReport | None = None, batch: int = 50) -> IngestReport:
     """Parse and decide every stored message no worker holds; one failing message never stops the rest.
 
@@ -264,11 +273,13 @@ def process_stored(service, limits: Limits, report: IngestReport | None = None, 
         if not claimed:
             return report
         outcomes, errors = Counter(), 0
-        with service.inbound_batch([stored.id for stored in claimed]):
-            for stored in claimed:
+        parsed = [_parsed(stored, limits) for stored in claimed]  # first: the batch looks their senders up at once
+        with service.inbound_batch([stored.id for stored in claimed],
+                                   [email for email in parsed if not isinstance(email, Exception)]):
+            for stored, email in zip(claimed, parsed):
                 try:
-                    email = parse_email(stored.raw, mailbox=stored.mailbox, uidvalidity=stored.uidvalidity,
-                                        uid=stored.uid, limits=limits)
+                    if isinstance(email, Exception):
+                        raise email
                     result = service.process_inbound(stored.id, email)
                 except Exception as exc:  # our fault, not the sender's: retried, then quarantined
                     error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

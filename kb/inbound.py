@@ -158,7 +158,7 @@ def decide(service, session: Session, email: InboundEmail, raw: RawEmail) -> Inb
                 email.quarantine_reason, helpdesk=service.policy.name, subject=email.subject,
                 language=guess.code if guess.supported and len(readable.split()) >= 5 else None), now)
         return finish(Outcome.QUARANTINED, detail=email.quarantine_reason)
-    if email.message_id and _seen_message_id(session, email.message_id, raw):
+    if email.message_id and _seen_message_id(service, session, email.message_id, raw):
         return finish(Outcome.DUPLICATE, detail=f"{email.message_id} was already received")
     why = f"{email.automatic} ({email.automatic_reason})" if email.automatic_reason else email.automatic
     if email.automatic == "spam" and not _released(raw):
@@ -275,12 +275,21 @@ def _notify_sender(service, session: Session, email: InboundEmail, notice, now: 
 
 def _may_notify(service, session: Session, address: str | None, now: datetime) -> bool:
     """The mail-loop guard (``kb.outbox.may_notify``), counting the acknowledgements of the current mail batch
-    that are not in the outbox yet."""
+    that are not in the outbox yet, and with what the batch looked up when it knows the count."""
+    if not address:
+        return False
+    lookups = service.batch_lookups()
+    sent = lookups.notices_sent(address.lower(), now - timedelta(days=1)) if lookups is not None else None
     return may_notify(session, address, now, service.policy.mail.automatic_notices_per_day,
-                      queued=service.acknowledgements_queued(address) if address else 0)
+                      queued=service.acknowledgements_queued(address), sent=sent)
 
 
-def _seen_message_id(session: Session, message_id: str, current: RawEmail) -> bool:
+def _seen_message_id(service, session: Session, message_id: str, current: RawEmail) -> bool:
+    """Whether another email with ``message_id`` was decided (not quarantined) before this one."""
+    lookups = service.batch_lookups()
+    known = lookups.message_id_decided(message_id) if lookups is not None else None
+    if known is not None:
+        return known  # looked up for the batch before any of its emails was decided: never the current one
     return any(row != current.id for row in session.scalars(_decided_with_id(), {"message_id": message_id})
                if row is not None)
 

@@ -81,6 +81,7 @@ def new_message_id(domain: str) -> str:
 
 #: The kinds of mail the helpdesk sends on its own to whoever wrote (counted by the mail-loop guard).
 AUTOMATIC_KINDS = (OutboxKind.ACKNOWLEDGEMENT, OutboxKind.NOTICE)
+_OTHER_NOTICES = [k for k in AUTOMATIC_KINDS if k is not OutboxKind.ACKNOWLEDGEMENT]
 
 
 #: The Auto-Submitted header (RFC 3834) of what the helpdesk sends without a person writing it, decided here
@@ -115,9 +116,11 @@ def last_sent_to(session: Session, address: str, since: datetime) -> OutboxMessa
         .order_by(OutboxMessage.id.desc()).limit(1))
 
 
-def may_notify(session: Session, address: str | None, now: datetime, per_day: int, *, queued: int = 0) -> bool:
+def may_notify(session: Session, address: str | None, now: datetime, per_day: int, *, queued: int = 0,
+               sent: int | None = None) -> bool:
     """Whether one more automatic notice may go to ``address`` today (at most ``per_day`` in 24 hours), counting
-    ``queued`` notices not in the outbox yet (a mail batch writes its acknowledgements at its end).
+    ``queued`` notices not in the outbox yet (a mail batch writes its acknowledgements at its end). ``sent``:
+    how many the outbox holds, when the caller knows it already (a mail batch's ``recent_notices``).
 
     An autoresponder that answers every mail without saying so (no
     Auto-Submitted header) would otherwise trade acknowledgements with the
@@ -126,9 +129,22 @@ def may_notify(session: Session, address: str | None, now: datetime, per_day: in
     if not address:
         return False
     address = address.lower()
-    sent = session.scalar(_notices_sent(), {"address": address, "since": now - timedelta(days=1),
-                                            "pattern": "%" + like_escaped(_as_listed(address)) + "%"})
+    if sent is None:
+        sent = session.scalar(_notices_sent(), {"address": address, "since": now - timedelta(days=1),
+                                                "pattern": "%" + like_escaped(_as_listed(address)) + "%"})
     return sent + queued < per_day
+
+
+def recent_notices(session: Session, since: datetime) -> list[tuple[datetime, frozenset[str]]]:
+    """The automatic notices other than acknowledgements queued since ``since``: when, and to whom (lower case).
+
+    What ``may_notify`` counts for an address that is no requester (a requester's acknowledgements are counted
+    through their queries), read once for a whole mail batch (``kb.mail_batch``). A day's notices are few:
+    the guard itself allows a handful to each address.
+    """
+    rows = session.execute(select(OutboxMessage.created_at, OutboxMessage.recipients).where(
+        OutboxMessage.kind.in_(_OTHER_NOTICES), OutboxMessage.created_at > since))
+    return [(at, frozenset(r.lower() for r in recipients or ())) for at, recipients in rows]
 
 
 def _as_listed(address: str) -> str:
@@ -155,8 +171,7 @@ def _notices_sent():
         OutboxMessage.query_id.in_(their_queries), OutboxMessage.kind == OutboxKind.ACKNOWLEDGEMENT,
         OutboxMessage.created_at > bindparam("since"))
     notified = select(func.count(OutboxMessage.id)).where(
-        OutboxMessage.kind.in_([k for k in AUTOMATIC_KINDS if k is not OutboxKind.ACKNOWLEDGEMENT]),
-        OutboxMessage.created_at > bindparam("since"),
+        OutboxMessage.kind.in_(_OTHER_NOTICES), OutboxMessage.created_at > bindparam("since"),
         func.lower(cast(OutboxMessage.recipients, String)).like(bindparam("pattern"), escape="/"))
     return select(acknowledged.scalar_subquery() + notified.scalar_subquery())
 

@@ -338,7 +338,7 @@ class IntakeUseCases(ServiceBase):
         sub = checked.submission
         requester = None
         if sub.email:
-            requester = session.scalar(_requester_by_email(), {"email": sub.email.lower()})
+            requester = self._requester_by_email(session, sub.email.lower())
         if requester is None and sub.telegram_chat_id is not None:
             requester = session.scalar(select(Requester).where(Requester.telegram_chat_id == sub.telegram_chat_id))
         if requester is None:
@@ -353,6 +353,14 @@ class IntakeUseCases(ServiceBase):
         if checked.country is not None:
             requester.country, requester.region = checked.country.code, checked.country.region
         return requester
+
+    def _requester_by_email(self, session: Session, address: str) -> Requester | None:
+        """The requester with ``address`` (lower case): as the current mail batch looked it up, else from the store."""
+        from kb.mail_batch import UNKNOWN
+
+        lookups = self.batch_lookups()
+        found = lookups.requester(address) if lookups is not None else UNKNOWN
+        return session.scalar(_requester_by_email(), {"email": address}) if found is UNKNOWN else found
 
     def _locate(self, query: Query, requester: Requester, text: str, sender: str | None) -> list[tuple[str, str]]:
         """Set the country the query is about (named in the text, else the requester's) and the organisation to

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, defer
 
 from kb.db import hold_write_lock
 from kb.inbound import PENDING, InboundEmail, InboundResult, Outcome, decide
+from kb.mail_batch import BatchLookups
 from kb.models import Channel, OutboxKind, OutboxMessage, RawEmail
 from kb.outbox import queue
 from kb.privacy import audit
@@ -91,6 +92,8 @@ class InboundBatch:
     #: the batch's end: one statement per table for the batch instead of one per query. A message that
     #: fails takes its own out with its savepoint.
     fresh: list = field(default_factory=list)
+    #: What every email of the batch would ask the store, asked once for all of them (``kb.mail_batch``).
+    lookups: BatchLookups | None = None
 
 
 _BATCH: ContextVar[InboundBatch | None] = ContextVar("inbound_batch", default=None)
@@ -176,17 +179,19 @@ class MailUseCases(ServiceBase):
             return [StoredEmail(r.id, raw[r.id], r.mailbox, r.uidvalidity, r.uid, r.attempts + 1) for r in taken]
 
     @contextmanager
-    def inbound_batch(self, stored_ids: list[int]) -> Iterator[None]:
+    def inbound_batch(self, stored_ids: list[int], emails: list[InboundEmail] = ()) -> Iterator[None]:
         """Decide the claimed messages ``stored_ids`` in one transaction (see ``InboundBatch``).
 
-        Inside, ``process_inbound`` and ``inbound_failed`` each work in a savepoint of it.
+        Inside, ``process_inbound`` and ``inbound_failed`` each work in a savepoint of it. ``emails``: the
+        parsed messages, whose Message-IDs and senders are looked up once for the batch (``kb.mail_batch``).
         """
         with self.unit_of_work() as session:
             hold_write_lock(session)
             # Their rows in one query, without the raw bytes the worker already has.
             rows = list(session.scalars(select(RawEmail).where(RawEmail.id.in_(stored_ids))
                                         .options(defer(RawEmail.raw))))
-            batch = InboundBatch(self, session, rows=rows)
+            lookups = BatchLookups.load(session, emails, self.clock()) if emails else None
+            batch = InboundBatch(self, session, rows=rows, lookups=lookups)
             token = _BATCH.set(batch)
             try:
                 yield
@@ -245,6 +250,11 @@ class MailUseCases(ServiceBase):
                     f"({row.mailbox}, UID {row.uid}) after {row.attempts} attempt(s):\n\n  {error[:500]}\n\n"
                     f"It is kept with its raw bytes. Once the cause is fixed: helpdesk quarantine release {row.id}"),
               now=now, domain=self.policy.domain, fresh=True)
+
+    def batch_lookups(self) -> BatchLookups | None:
+        """What the current mail batch looked up for all its emails (None outside one, or when it did not)."""
+        batch = current_batch(self)
+        return batch.lookups if batch is not None else None
 
     def acknowledgements_queued(self, address: str) -> int:
         """Acknowledgements to ``address`` the current mail batch has queued but not written yet (0 outside one):
