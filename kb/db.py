@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Iterator
@@ -150,8 +151,9 @@ def insert_new(session: Session, objects: list[Any]) -> None:
             if relationship.direction is MANYTOONE and relationship.key in given:
                 values.update(_foreign_key(relationship, given[relationship.key]))
         row = connection.execute(_insert_returning(mapper.local_table), values).one()._mapping
+        loaded = state.dict  # as a load does: stored values, no change events (none of our columns has listeners)
         for prop in mapper.column_attrs:
-            setattr(obj, prop.key, row[prop.columns[0]])
+            loaded[prop.key] = row[prop.columns[0]]
         session._register_persistent({state})
 
 
@@ -163,6 +165,22 @@ def store_now(session: Session, obj: Any, **values: Any) -> None:
     Registered as a flush registers what it updated (``Session._register_altered``): a rollback of the
     transaction or savepoint expires the object, which then reads its row again.
     """
+    update_ = store_later(obj, **values)
+    if update_ is None:
+        return
+    try:
+        write_stored(session, [update_])
+    except BaseException:
+        session.expire(obj)  # not written: what it holds is read again
+        raise
+    session._register_altered({inspect(obj)})
+
+
+def store_later(obj: Any, **values: Any) -> StoredUpdate | None:
+    """``store_now`` without the statement: the attributes are set as stored and the ``UPDATE`` is returned, for
+    the caller to run with others (``write_stored``) before its transaction ends. If that transaction or a
+    savepoint of it rolls back first, the caller expires ``obj``. None, and the attributes set for the flush,
+    when ``obj`` cannot be written by its key (see ``store_now``)."""
     state = inspect(obj)
     mapper = state.mapper
     columns: dict[str, Any] = {}
@@ -178,14 +196,31 @@ def store_now(session: Session, obj: Any, **values: Any) -> None:
     if columns is None or not state.persistent:
         for key, value in values.items():
             setattr(obj, key, value)
-        return
-    table = mapper.local_table
-    names = tuple(sorted(columns))
-    session.connection().execute(_update_by_key(table, names),
-                                 {"_key": state.identity[0], **{f"_{name}": columns[name] for name in names}})
+        return None
     for key, value in values.items():
         set_committed_value(obj, key, value)
-    session._register_altered({state})
+    return StoredUpdate(mapper.local_table, state.identity[0], columns)
+
+
+@dataclass(frozen=True)
+class StoredUpdate:
+    """One row's columns to write by its key (``store_later``)."""
+
+    table: Table
+    key: Any
+    columns: dict[str, Any]
+
+
+def write_stored(session: Session, updates: list[StoredUpdate]) -> None:
+    """Run ``store_later``'s updates: one statement for all the rows that set the same columns."""
+    groups: dict[tuple, list[dict]] = {}
+    for u in updates:
+        names = tuple(sorted(u.columns))
+        groups.setdefault((u.table, names), []).append(
+            {"_key": u.key, **{f"_{name}": u.columns[name] for name in names}})
+    connection = session.connection()
+    for (table, names), rows in groups.items():
+        connection.execute(_update_by_key(table, names), rows)
 
 
 def _foreign_key(relationship, parent: Any) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from kb import lifecycle
-from kb.db import store_now
 from kb.intake import QueryRejectedError, QuerySubmission, check_submission
 from kb.models import (
     Attachment,
@@ -142,10 +141,12 @@ def decide(service, session: Session, email: InboundEmail, raw: RawEmail) -> Inb
 
     def finish(outcome: Outcome, reference: str | None = None, detail: str = "", *,
                message: Message | None = None) -> InboundResult:
-        """Record the outcome on ``raw`` (written at once: a later email of the batch may ask whether this one's
-        Message-ID was seen), and the message it was stored as when that is new here."""
-        store_now(session, raw, message_id_header=email.message_id, claimed_until=None, outcome=outcome.value,
-                  reason=detail or None, **({"message": message} if message is not None else {}))
+        """Record the outcome on ``raw`` (in a mail batch, written with the batch's others; a later email of the
+        batch asking whether this one's Message-ID was seen is told), and the message it was stored as when
+        that is new here."""
+        service.record_outcome(session, raw, message_id_header=email.message_id, claimed_until=None,
+                               outcome=outcome.value, reason=detail or None,
+                               **({"message": message} if message is not None else {}))
         log.info("email %s uid=%s: %s %s", email.mailbox, email.uid if email.uid is not None else "-",
                  outcome.value, reference or "")
         return InboundResult(outcome, reference, detail)
@@ -290,8 +291,9 @@ def _seen_message_id(service, session: Session, message_id: str, current: RawEma
     known = lookups.message_id_decided(message_id) if lookups is not None else None
     if known is not None:
         return known  # looked up for the batch before any of its emails was decided: never the current one
-    return any(row != current.id for row in session.scalars(_decided_with_id(), {"message_id": message_id})
-               if row is not None)
+    return service.seen_in_batch(message_id) or any(
+        row != current.id for row in session.scalars(_decided_with_id(), {"message_id": message_id})
+        if row is not None)
 
 
 @cache

@@ -122,3 +122,27 @@ def test_a_batch_asks_the_store_about_its_senders_once_not_once_per_email(doveco
     id_reads = [s for s in asked if s.startswith("SELECT raw_email.message_id_header") or
                 (s.startswith("SELECT raw_email.id") and "message_id_header =" in s)]
     assert (len(requester_reads), len(guard_reads), len(id_reads)) == (1, 0, 1)
+
+
+def test_a_requesters_second_email_replying_to_their_first_in_the_same_batch_is_a_follow_up(dovecot, ingestor,
+                                                                                            helpdesk):
+    first = mail("Must we pay overtime to workers on annual salaries?", sender="Awa <awa@acme.example>")
+    first_id = first.split(b"Message-ID: ")[1].split(b"\r\n")[0].decode()
+    dovecot.append(first, mail("Sorry, I forgot: our workers are in Ghana.", sender="Awa <awa@acme.example>",
+                               subject="Re: Young workers", in_reply_to=first_id))
+    assert ingestor.run_once().outcomes == {"query": 1, "follow_up": 1}
+    [query] = rows(helpdesk, Query)
+    kinds = [e.kind for e in query.events]
+    assert kinds[0] == "received" and kinds[-1] == "follow-up"  # its own history first, then the follow-up
+    assert len(query.messages) == 2
+
+
+def test_a_new_querys_history_reads_in_order_with_the_mail_systems_notes_last(dovecot, ingestor, helpdesk):
+    dovecot.append(mail("Must we pay overtime to workers on annual salaries?", subject="Confidential: overtime"),
+                   mail("Can we employ 16-year-olds?", sender="HR <hr@acme.example>"))
+    assert ingestor.run_once().outcomes == {"query": 2}
+    held = [q for q in rows(helpdesk, Query) if q.subject == "Confidential: overtime"][0]
+    kinds = [e.kind for e in held.events]
+    assert kinds[0] == "received" and kinds[-1] == "note" and "drafted" in kinds
+    assert [e.id for e in held.events] == sorted(e.id for e in held.events)
+    assert "confidentiality" in held.events[-1].detail

@@ -121,7 +121,15 @@ class ServiceBase:
 
     def record_event(self, session: Session, query: Query, kind: str, detail: str, *, at: datetime,
                      actor: str = "system") -> None:
+        unwritten = self._unwritten_history(query)
+        if unwritten is not None:  # a new query whose history a mail batch writes later: after those lines
+            unwritten.events.append(dict(at=at, kind=kind, detail=detail, actor=actor))
+            return
         session.add(QueryEvent(query=query, at=at, kind=kind, detail=detail, actor=actor))
+
+    def _unwritten_history(self, query: Query):
+        """The history lines of ``query`` not written yet (a mail batch's), if any (see ``kb.service.mail``)."""
+        return None
 
     def due_in(self, start: date, days: int) -> date:
         """``days`` after ``start`` in the helpdesk's day count (the one rule for every deadline)."""

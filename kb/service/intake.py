@@ -90,13 +90,16 @@ class FreshRows:
             session.expunge(event)
         set_committed_value(query, "events", [])
 
-    def write_history(self, session: Session, query: Query) -> None:
-        """Insert the history lines for ``query`` (written: it has its id), at once, so that they keep their
-        order before any line recorded after them."""
-        if self.events:
-            session.connection().execute(_fresh_inserts()[1][QueryEvent],
-                                         [{**r, "query_id": query.id} for r in self.events])
-        session.expire(query, ["events"])
+    @staticmethod
+    def write_histories(session: Session, fresh: list[tuple[Query, FreshRows]]) -> None:
+        """Insert the history lines of the new queries in ``fresh`` (written: they have their ids), in order, in
+        one statement; before any line recorded for them after these (``record_event`` adds to ``events``
+        while a mail batch holds them)."""
+        lines = [{**r, "query_id": query.id} for query, rows in fresh for r in rows.events]
+        if lines:
+            session.connection().execute(_fresh_inserts()[1][QueryEvent], lines)
+        for query, _ in fresh:
+            session.expire(query, ["events"])
 
     @staticmethod
     def write(session: Session, fresh: list[tuple[Query, FreshRows]]) -> None:
@@ -219,20 +222,22 @@ class IntakeUseCases(ServiceBase):
                 recipients=[str(chat_id)], subject=reference, body="", now=now, domain=self.policy.domain), None))
         fresh.take_events(session, query)
         insert_new(session, [requester, query, inbound])  # the query has its id
-        fresh.write_history(session, query)
         self._write_fresh(session, query, fresh)
         log.info("query %s received by %s, %d topic(s), %d department(s)", reference, sub.channel.value,
                  len(decision.selected_topics), len(decision.routes))
         return query
 
     def _write_fresh(self, session: Session, query: Query, fresh: FreshRows) -> None:
-        """The new query's other rows, now; inside a mail batch, with the batch's other queries' at its end."""
+        """The new query's history and other rows, now; inside a mail batch, with the batch's other queries' at
+        its end (the history may be written sooner: ``InboundBatch.write_unwritten``)."""
         from kb.service.mail import current_batch
 
         batch = current_batch(self)
         if batch is None:
+            FreshRows.write_histories(session, [(query, fresh)])
             FreshRows.write(session, [(query, fresh)])
         else:
+            batch.history.append((query, fresh))
             batch.fresh.append((query, fresh))
 
     def _batch_matcher(self, session: Session):

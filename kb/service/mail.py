@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
-from kb.db import hold_write_lock
+from kb.db import hold_write_lock, store_later, store_now, write_stored
 from kb.inbound import PENDING, InboundEmail, InboundResult, Outcome, decide
 from kb.mail_batch import BatchLookups
 from kb.models import Channel, OutboxKind, OutboxMessage, RawEmail
@@ -94,6 +94,47 @@ class InboundBatch:
     fresh: list = field(default_factory=list)
     #: What every email of the batch would ask the store, asked once for all of them (``kb.mail_batch``).
     lookups: BatchLookups | None = None
+    #: The new queries whose history lines (``FreshRows.events``, the mail system's notes included) are not
+    #: written yet, and the decided messages' outcomes (``kb.db.store_later``): written together, at the batch's
+    #: end or before a message that could read them (``write_unwritten``).
+    history: list = field(default_factory=list)
+    outcomes: list = field(default_factory=list)
+
+    def unwritten_history(self, query) -> FreshRows | None:
+        for new, rows in reversed(self.history):
+            if new is query:
+                return rows
+        return None
+
+    def seen_unwritten(self, message_id: str) -> bool:
+        """Whether a message decided in the batch, not yet written, has ``message_id`` (and was not quarantined)."""
+        return any(update.columns.get("message_id_header") == message_id
+                   and update.columns.get("outcome") != Outcome.QUARANTINED.value for _, update in self.outcomes)
+
+    def write_unwritten(self) -> None:
+        """Write the history lines and outcomes held so far: one statement for each kind of row. Called outside
+        any message's savepoint, so that a message failing afterwards cannot take them with it."""
+        if self.history:
+            FreshRows.write_histories(self.session, self.history)
+            self.history.clear()
+        if self.outcomes:
+            write_stored(self.session, [update for _, update in self.outcomes])
+            self.outcomes.clear()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[Session]:
+        """One message's savepoint; if it fails, what it left for the batch's end goes with it."""
+        kept = len(self.fresh), len(self.history), len(self.outcomes)
+        try:
+            with self.session.begin_nested():
+                with self.session.no_autoflush:
+                    yield self.session
+        except BaseException:
+            del self.fresh[kept[0]:], self.history[kept[1]:]
+            for raw, _ in self.outcomes[kept[2]:]:
+                self.session.expire(raw)  # its outcome was set in memory only: read the row again
+            del self.outcomes[kept[2]:]
+            raise
 
 
 _BATCH: ContextVar[InboundBatch | None] = ContextVar("inbound_batch", default=None)
@@ -197,8 +238,9 @@ class MailUseCases(ServiceBase):
                 yield
             finally:
                 _BATCH.reset(token)
+            # If this fails, the whole batch rolls back, and its messages are then tried one by one.
+            batch.write_unwritten()
             if batch.fresh:
-                # If this fails, the whole batch rolls back, and its messages are then tried one by one.
                 FreshRows.write(session, batch.fresh)
 
     @contextmanager
@@ -209,17 +251,14 @@ class MailUseCases(ServiceBase):
             with self.unit_of_work() as session:
                 yield session
             return
-        kept = len(batch.fresh)
-        try:
-            with batch.session.begin_nested():
-                with batch.session.no_autoflush:
-                    yield batch.session
-        except BaseException:
-            del batch.fresh[kept:]  # the rows it left for the batch's end go with its savepoint
-            raise
+        with batch.savepoint() as session:
+            yield session
 
     def process_inbound(self, stored_id: int, email: InboundEmail) -> InboundResult:
         """Decide what a claimed message means (``kb.inbound``), in one unit of work (or batch savepoint)."""
+        batch = current_batch(self)
+        if batch is not None and (email.in_reply_to or email.references):
+            batch.write_unwritten()  # it may continue a query of this batch: its thread is looked up in the store
         with self._inbound_unit() as session:
             row = session.get(RawEmail, stored_id)
             if row is None or row.outcome != PENDING:
@@ -250,6 +289,25 @@ class MailUseCases(ServiceBase):
                     f"({row.mailbox}, UID {row.uid}) after {row.attempts} attempt(s):\n\n  {error[:500]}\n\n"
                     f"It is kept with its raw bytes. Once the cause is fixed: helpdesk quarantine release {row.id}"),
               now=now, domain=self.policy.domain, fresh=True)
+
+    def record_outcome(self, session: Session, raw: RawEmail, **values) -> None:
+        """What a stored message was decided to be, on its row: written at once, or with the batch's others."""
+        batch = current_batch(self)
+        if batch is None:
+            store_now(session, raw, **values)
+            return
+        update_ = store_later(raw, **values)
+        if update_ is not None:
+            batch.outcomes.append((raw, update_))
+
+    def seen_in_batch(self, message_id: str) -> bool:
+        """Whether a message of the current batch, decided and not yet written, has ``message_id``."""
+        batch = current_batch(self)
+        return batch is not None and batch.seen_unwritten(message_id)
+
+    def _unwritten_history(self, query) -> FreshRows | None:
+        batch = current_batch(self)
+        return batch.unwritten_history(query) if batch is not None and batch.history else None
 
     def batch_lookups(self) -> BatchLookups | None:
         """What the current mail batch looked up for all its emails (None outside one, or when it did not)."""
