@@ -145,16 +145,83 @@ def insert_new(session: Session, objects: list[Any]) -> None:
         if not state.pending:
             continue
         mapper = state.mapper
-        given = obj.__dict__
-        values = {prop.columns[0].key: given[prop.key] for prop in mapper.column_attrs if prop.key in given}
-        for relationship in mapper.relationships:
-            if relationship.direction is MANYTOONE and relationship.key in given:
-                values.update(_foreign_key(relationship, given[relationship.key]))
-        row = connection.execute(_insert_returning(mapper.local_table), values).one()._mapping
+        row = connection.execute(_insert_returning(mapper.local_table), _row_values(mapper, obj.__dict__)) \
+            .one()._mapping
         loaded = state.dict  # as a load does: stored values, no change events (none of our columns has listeners)
         for prop in mapper.column_attrs:
             loaded[prop.key] = row[prop.columns[0]]
         session._register_persistent({state})
+
+
+#: ``Session.info`` key of the new objects held out of the session for later (``hold_new``).
+HELD = "held_new"
+
+
+def hold_new(session: Session, objects: list[Any]) -> None:
+    """Take the new (pending) objects among ``objects`` out of ``session``, to be written later with the others
+    held (``insert_held``), one statement per table. Their relationships stay as they are in memory, and
+    nothing of the session refers to them (a many-to-one relationship to them is set with
+    ``set_committed_value``, never through a backref), so no flush writes them."""
+    held = session.info.setdefault(HELD, [])
+    for obj in objects:
+        if inspect(obj).pending:
+            session.expunge(obj)
+            if not any(o is obj for o in held):  # held already, and added again with an object referring to it
+                held.append(obj)
+
+
+def is_held(session: Session, obj: Any) -> bool:
+    return any(o is obj for o in session.info.get(HELD, ()))
+
+
+def add_to(session: Session, obj: Any, parent: Any) -> None:
+    """Add a new ``obj`` that belongs to ``parent``: held with it when ``parent`` is held, else to the session."""
+    if is_held(session, parent):
+        session.info[HELD].append(obj)
+    else:
+        session.add(obj)
+
+
+def insert_held(session: Session) -> None:
+    """Insert what ``hold_new`` holds: for each table, parents' first, one ``INSERT … RETURNING`` for all its rows
+    in the order held. A foreign key comes from a many-to-one relationship to an object written before it or
+    stored. Each object gets its columns back, as a load gives them, and stays out of the session (what
+    wrote it reads it no more)."""
+    objects = session.info.pop(HELD, [])
+    tables: dict[Any, list[Any]] = {}
+    for obj in objects:
+        tables.setdefault(inspect(obj).mapper, []).append(obj)
+    order = {table: rank for rank, table in enumerate(inspect(objects[0]).mapper.local_table.metadata.sorted_tables)} \
+        if objects else {}
+    connection = session.connection()
+    for mapper, group in sorted(tables.items(), key=lambda item: order[item[0].local_table]):
+        values = [_row_values(mapper, obj.__dict__) for obj in group]
+        keys = set().union(*values)  # one statement needs the same columns in every row: the others' defaults
+        for row in values:
+            for key in keys - row.keys():
+                row[key] = _default(mapper.local_table.c[key])
+        rows = connection.execute(_insert_returning(mapper.local_table, ordered=True), values).all()
+        for obj, row in zip(group, rows):
+            loaded = obj.__dict__
+            for prop in mapper.column_attrs:
+                loaded[prop.key] = row._mapping[prop.columns[0]]
+
+
+def _default(column) -> Any:
+    """What a column left out of an INSERT gets: its Python default (ours are values or plain callables)."""
+    default = column.default
+    if default is None:
+        return None
+    return default.arg(None) if default.is_callable else default.arg
+
+
+def _row_values(mapper, given: dict) -> dict[str, Any]:
+    """The columns of a new row: the attributes given, and the foreign keys of its many-to-one relationships."""
+    values = {prop.columns[0].key: given[prop.key] for prop in mapper.column_attrs if prop.key in given}
+    for relationship in mapper.relationships:
+        if relationship.direction is MANYTOONE and relationship.key in given:
+            values.update(_foreign_key(relationship, given[relationship.key]))
+    return values
 
 
 def store_now(session: Session, obj: Any, **values: Any) -> None:
@@ -236,8 +303,9 @@ def _update_by_key(table: Table, names: tuple[str, ...]):
 
 
 @cache
-def _insert_returning(table: Table):
-    return insert(table).returning(*table.c)
+def _insert_returning(table: Table, ordered: bool = False):
+    """INSERT … RETURNING every column; ``ordered``: for many rows, returned in the order given."""
+    return insert(table).returning(*table.c, sort_by_parameter_order=ordered)
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from kb import lifecycle
+from kb.db import add_to
 from kb.intake import QueryRejectedError, QuerySubmission, check_submission
 from kb.models import (
     Attachment,
@@ -360,8 +361,8 @@ def _store_message(session: Session, email: InboundEmail, query: Query | None, n
 
 def _store_attachments(session: Session, email: InboundEmail, message: Message) -> None:
     for a in email.attachments:
-        session.add(Attachment(message=message, filename=a.filename[:300], content_type=a.content_type[:120],
-                               size=len(a.data), data=a.data))
+        add_to(session, Attachment(message=message, filename=a.filename[:300], content_type=a.content_type[:120],
+                                   size=len(a.data), data=a.data), message)
 
 
 def _record_input(service, session, query, consultation, email, message, now) -> None:

@@ -8,10 +8,10 @@ between two from the same sender. Against a real Dovecot, on both databases.
 
 from __future__ import annotations
 
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
 from kb.db import unit_of_work
-from kb.models import OutboxKind, OutboxMessage, Query, RawEmail, Requester
+from kb.models import Attachment, OutboxKind, OutboxMessage, Query, RawEmail, Requester
 from tests.test_email_channel import mail
 from tests.test_email_trust import rows
 from tests.test_mail_loop_guard import notice_to
@@ -146,3 +146,19 @@ def test_a_new_querys_history_reads_in_order_with_the_mail_systems_notes_last(do
     assert kinds[0] == "received" and kinds[-1] == "note" and "drafted" in kinds
     assert [e.id for e in held.events] == sorted(e.id for e in held.events)
     assert "confidentiality" in held.events[-1].detail
+
+
+def test_each_stored_email_points_at_the_message_it_became_with_its_attachment(dovecot, ingestor, helpdesk):
+    # The batch writes its new queries, messages and attachments at its end: each stored email still names
+    # the message it became, and the attachment belongs to that message.
+    dovecot.append(mail("Must we pay overtime to workers on annual salaries?", sender="Awa <awa@acme.example>",
+                        attachment=("contract.pdf", "application/pdf", b"%PDF-1.4 contract")),
+                   mail("Can we employ 16-year-olds?", sender="HR <hr@acme.example>"))
+    assert ingestor.run_once().outcomes == {"query": 2}
+    with unit_of_work(helpdesk.sessions) as session:
+        for raw in session.scalars(select(RawEmail)):
+            message = raw.message
+            assert message is not None and message.email_message_id == raw.message_id_header
+            assert message.query.requester.email in {"awa@acme.example", "hr@acme.example"}
+            names = [a.filename for a in session.scalars(select(Attachment).where(Attachment.message_id == message.id))]
+            assert names == (["contract.pdf"] if message.query.requester.email == "awa@acme.example" else [])

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kb import lifecycle
-from kb.db import insert_new
+from kb.db import hold_new, insert_new
 from kb.feedback import read_rating
 from kb.intake import CheckedSubmission, QuerySubmission, check_submission
 from kb.models import (
@@ -99,7 +99,8 @@ class FreshRows:
         if lines:
             session.connection().execute(_fresh_inserts()[1][QueryEvent], lines)
         for query, _ in fresh:
-            session.expire(query, ["events"])
+            if query in session:
+                session.expire(query, ["events"])
 
     @staticmethod
     def write(session: Session, fresh: list[tuple[Query, FreshRows]]) -> None:
@@ -121,7 +122,8 @@ class FreshRows:
         if emails:
             connection.execute(outbox, emails)
         for query, _ in fresh:
-            session.expire(query, ["topics", "consultations", "drafts"])
+            if query in session:
+                session.expire(query, ["topics", "consultations", "drafts"])
 
     def acknowledgements_to(self, address: str) -> int:
         """How many acknowledgements to ``address`` (lower case) these rows queue."""
@@ -192,11 +194,14 @@ class IntakeUseCases(ServiceBase):
             requester_name=requester.name,
         )
         query = Query(
-            reference=reference, requester=requester, channel=sub.channel, source_key=sub.source_key,
+            reference=reference, channel=sub.channel, source_key=sub.source_key,
             subject=sub.subject, text=checked.text, language=checked.language, received_at=received,
             target_reply_date=target, original_target_date=target, confidential=sub.confidential,
             needs_manual_triage=False, triage=decision.explanation(), referred_by=referred_by,
         )
+        # Not through the backref: nothing of the requester's (stored, perhaps) refers to the new query, which
+        # a mail batch writes later (``kb.db.hold_new``).
+        set_committed_value(query, "requester", requester)
         session.add(query)
         self.record_event(session, query, "received", f"by {sub.channel.value}, language {checked.language}", at=received)
         for kind, detail in self._locate(query, requester, checked.text, sub.email):
@@ -221,22 +226,25 @@ class IntakeUseCases(ServiceBase):
                 dedupe_key=f"review:{reference}:{chat_id}", kind=OutboxKind.REVIEW, channel=Channel.TELEGRAM,
                 recipients=[str(chat_id)], subject=reference, body="", now=now, domain=self.policy.domain), None))
         fresh.take_events(session, query)
-        insert_new(session, [requester, query, inbound])  # the query has its id
-        self._write_fresh(session, query, fresh)
+        self._write_new(session, [requester, query, inbound], fresh)
         log.info("query %s received by %s, %d topic(s), %d department(s)", reference, sub.channel.value,
                  len(decision.selected_topics), len(decision.routes))
         return query
 
-    def _write_fresh(self, session: Session, query: Query, fresh: FreshRows) -> None:
-        """The new query's history and other rows, now; inside a mail batch, with the batch's other queries' at
-        its end (the history may be written sooner: ``InboundBatch.write_unwritten``)."""
+    def _write_new(self, session: Session, new: list, fresh: FreshRows) -> None:
+        """The new query (``new``: its requester, the query, its message), its history and other rows: now;
+        inside a mail batch, with the batch's other queries' at its end (or sooner, but never inside a
+        message's savepoint: ``InboundBatch.write_unwritten``)."""
         from kb.service.mail import current_batch
 
+        requester, query, message = new
         batch = current_batch(self)
         if batch is None:
+            insert_new(session, new)  # the query has its id
             FreshRows.write_histories(session, [(query, fresh)])
             FreshRows.write(session, [(query, fresh)])
         else:
+            hold_new(session, new)
             batch.history.append((query, fresh))
             batch.fresh.append((query, fresh))
 
@@ -365,7 +373,9 @@ class IntakeUseCases(ServiceBase):
 
         lookups = self.batch_lookups()
         found = lookups.requester(address) if lookups is not None else UNKNOWN
-        return session.scalar(_requester_by_email(), {"email": address}) if found is UNKNOWN else found
+        if found is UNKNOWN:
+            found = self.held_requester(address) or session.scalar(_requester_by_email(), {"email": address})
+        return found
 
     def _locate(self, query: Query, requester: Requester, text: str, sender: str | None) -> list[tuple[str, str]]:
         """Set the country the query is about (named in the text, else the requester's) and the organisation to

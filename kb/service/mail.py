@@ -21,11 +21,12 @@ from typing import Iterator
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.attributes import set_committed_value
 
-from kb.db import hold_write_lock, store_later, store_now, write_stored
+from kb.db import HELD, hold_write_lock, insert_held, is_held, store_later, store_now, write_stored
 from kb.inbound import PENDING, InboundEmail, InboundResult, Outcome, decide
 from kb.mail_batch import BatchLookups
-from kb.models import Channel, OutboxKind, OutboxMessage, RawEmail
+from kb.models import Channel, OutboxKind, OutboxMessage, RawEmail, Requester
 from kb.outbox import queue
 from kb.privacy import audit
 from kb.service.core import ServiceBase
@@ -108,30 +109,42 @@ class InboundBatch:
 
     def seen_unwritten(self, message_id: str) -> bool:
         """Whether a message decided in the batch, not yet written, has ``message_id`` (and was not quarantined)."""
-        return any(update.columns.get("message_id_header") == message_id
-                   and update.columns.get("outcome") != Outcome.QUARANTINED.value for _, update in self.outcomes)
+        return any(change.columns.get("message_id_header") == message_id
+                   and change.columns.get("outcome") != Outcome.QUARANTINED.value for _, change, _ in self.outcomes)
+
+    def held_requester(self, address: str) -> Requester | None:
+        """A requester with ``address`` that a message of the batch created, not yet written."""
+        return next((o for o in reversed(self.session.info.get(HELD, ()))
+                     if isinstance(o, Requester) and o.email == address), None)
 
     def write_unwritten(self) -> None:
-        """Write the history lines and outcomes held so far: one statement for each kind of row. Called outside
-        any message's savepoint, so that a message failing afterwards cannot take them with it."""
+        """Write the new requesters, queries and messages held so far, their history lines and the outcomes: one
+        statement for each kind of row. Called outside any message's savepoint, so that a message failing
+        afterwards cannot take them with it."""
+        insert_held(self.session)
         if self.history:
             FreshRows.write_histories(self.session, self.history)
             self.history.clear()
         if self.outcomes:
-            write_stored(self.session, [update for _, update in self.outcomes])
+            for raw, change, message in self.outcomes:
+                if message is not None:  # written just now: its id is known
+                    change.columns["message_id"] = message.id
+                    set_committed_value(raw, "message_id", message.id)
+            write_stored(self.session, [change for _, change, _ in self.outcomes])
             self.outcomes.clear()
 
     @contextmanager
     def savepoint(self) -> Iterator[Session]:
         """One message's savepoint; if it fails, what it left for the batch's end goes with it."""
-        kept = len(self.fresh), len(self.history), len(self.outcomes)
+        held = self.session.info.setdefault(HELD, [])
+        kept = len(self.fresh), len(self.history), len(self.outcomes), len(held)
         try:
             with self.session.begin_nested():
                 with self.session.no_autoflush:
                     yield self.session
         except BaseException:
-            del self.fresh[kept[0]:], self.history[kept[1]:]
-            for raw, _ in self.outcomes[kept[2]:]:
+            del self.fresh[kept[0]:], self.history[kept[1]:], held[kept[3]:]
+            for raw, _, _ in self.outcomes[kept[2]:]:
                 self.session.expire(raw)  # its outcome was set in memory only: read the row again
             del self.outcomes[kept[2]:]
             raise
@@ -290,15 +303,24 @@ class MailUseCases(ServiceBase):
                     f"It is kept with its raw bytes. Once the cause is fixed: helpdesk quarantine release {row.id}"),
               now=now, domain=self.policy.domain, fresh=True)
 
-    def record_outcome(self, session: Session, raw: RawEmail, **values) -> None:
-        """What a stored message was decided to be, on its row: written at once, or with the batch's others."""
+    def record_outcome(self, session: Session, raw: RawEmail, *, message=None, **values) -> None:
+        """What a stored message was decided to be, on its row (and the message it was stored as, if new):
+        written at once, or with the batch's others."""
         batch = current_batch(self)
         if batch is None:
-            store_now(session, raw, **values)
+            store_now(session, raw, **values, **({"message": message} if message is not None else {}))
             return
+        held = message is not None and is_held(session, message)
+        if message is not None and not held:
+            values["message"] = message
         update_ = store_later(raw, **values)
         if update_ is not None:
-            batch.outcomes.append((raw, update_))
+            batch.outcomes.append((raw, update_, message if held else None))
+
+    def held_requester(self, address: str) -> Requester | None:
+        """A requester with ``address`` created in the current mail batch and not written yet, if any."""
+        batch = current_batch(self)
+        return batch.held_requester(address) if batch is not None else None
 
     def seen_in_batch(self, message_id: str) -> bool:
         """Whether a message of the current batch, decided and not yet written, has ``message_id``."""
