@@ -5,7 +5,8 @@ they receive into one call on ``HelpdeskService`` and turn its plain result
 back into a message or a page; no business rule lives in them, and none of
 them opens a session. The use cases are grouped by who acts:
 
-- ``intake``: queries arriving on any channel, follow-ups and ratings;
+- ``intake``: queries arriving on any channel, follow-ups and ratings (``fresh``: the rows a new query brings,
+  written in bulk);
 - ``specialist``: review, correction, extension, replies, Q&A promotion;
 - ``delivery``: the outbox as senders see it, chasing, the Q&A bank's upkeep;
 - ``mail``: inbound email stored first and processed by workers, quarantine, the mailbox's health;

@@ -30,7 +30,7 @@ from kb.models import Channel, OutboxKind, OutboxMessage, RawEmail, Requester
 from kb.outbox import queue
 from kb.privacy import audit
 from kb.service.core import ServiceBase
-from kb.service.intake import FreshRows
+from kb.service.fresh import FreshRows
 
 log = logging.getLogger("kb.service")
 
@@ -82,6 +82,15 @@ class InboundBatch:
     On SQLite the batch holds the store's write lock from its start
     (``kb.db.hold_write_lock``): other writers (the outbox, the console) wait
     for its commit, a fraction of a second for a batch of ordinary mail.
+
+    What its emails would each ask the store, the batch asks once (``lookups``),
+    and what its new queries bring (a new requester, the query, its message,
+    attachments, history, topics, consultations, draft, outbox rows) and its
+    emails' outcomes are written at its end, one statement per table: the new
+    objects are held out of the session meanwhile (``kb.db.hold_new``). Held
+    rows are written sooner only outside any message's savepoint, before a
+    message that replies to an earlier email (``write_unwritten``); a message
+    that fails takes what it held out with its savepoint.
     """
 
     service: ServiceBase
@@ -96,8 +105,8 @@ class InboundBatch:
     #: What every email of the batch would ask the store, asked once for all of them (``kb.mail_batch``).
     lookups: BatchLookups | None = None
     #: The new queries whose history lines (``FreshRows.events``, the mail system's notes included) are not
-    #: written yet, and the decided messages' outcomes (``kb.db.store_later``): written together, at the batch's
-    #: end or before a message that could read them (``write_unwritten``).
+    #: written yet, and the decided messages' outcomes (``kb.db.store_later``; with the held message each
+    #: became): written with the held objects (``write_unwritten``).
     history: list = field(default_factory=list)
     outcomes: list = field(default_factory=list)
 

@@ -1,0 +1,90 @@
+"""The rows a new query brings besides itself, written in bulk: its history, topics, consultations, draft and
+outbox rows (``FreshRows``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from kb.models import Consultation, Draft, OutboxKind, OutboxMessage, Query, QueryEvent, QueryTopic
+
+
+@dataclass
+class FreshRows:
+    """The rows a new query brings (history, topics, consultations, outbox, draft), written in bulk once it has
+    its id: the history at once (it keeps its order before what is recorded later), the others at once
+    too, or, inside a mail batch, with the batch's other new queries' at its end.
+
+    Nothing reads them back in the unit of work that creates them, so they need
+    no ORM objects: one INSERT per table instead of a flush of a dozen objects.
+    The one thing a later message of a batch asks of them, how many
+    acknowledgements an address was sent, the mail-loop guard asks the batch.
+    """
+
+    topics: list[dict] = field(default_factory=list)
+    consultations: list[dict] = field(default_factory=list)
+    #: In the order queued; a routing email names its consultation by its index in ``consultations``.
+    outbox: list[tuple[dict, int | None]] = field(default_factory=list)
+    drafts: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+
+    def take_events(self, session: Session, query: Query) -> None:
+        """Take the history lines recorded so far for the new ``query`` out of the unit of work, to go in with
+        one INSERT (they are recorded as everywhere else: ``record_event`` and the life cycle's transitions)."""
+        for event in query.events:
+            self.events.append(dict(at=event.at, kind=event.kind, detail=event.detail or "",
+                                    actor=event.actor or "system"))
+            session.expunge(event)
+        set_committed_value(query, "events", [])
+
+    @staticmethod
+    def write_histories(session: Session, fresh: list[tuple[Query, FreshRows]]) -> None:
+        """Insert the history lines of the new queries in ``fresh`` (written: they have their ids), in order, in
+        one statement; before any line recorded for them after these (``record_event`` adds to ``events``
+        while a mail batch holds them)."""
+        lines = [{**r, "query_id": query.id} for query, rows in fresh for r in rows.events]
+        if lines:
+            session.connection().execute(_fresh_inserts()[1][QueryEvent], lines)
+        for query, _ in fresh:
+            if query in session:
+                session.expire(query, ["events"])
+
+    @staticmethod
+    def write(session: Session, fresh: list[tuple[Query, FreshRows]]) -> None:
+        """Insert the other rows of the new queries in ``fresh``: one statement per table for all of them (a
+        mail batch keeps its queries' rows for its end); the queries' collections are read afresh afterwards."""
+        connection = session.connection()
+        consultations, inserts, outbox = _fresh_inserts()
+        wanted = [{**c, "query_id": query.id} for query, rows in fresh for c in rows.consultations]
+        ids = list(connection.scalars(consultations, wanted)) if wanted else []
+        for table, name in ((QueryTopic, "topics"), (Draft, "drafts")):
+            values = [{**r, "query_id": query.id} for query, rows in fresh for r in getattr(rows, name)]
+            if values:
+                connection.execute(inserts[table], values)
+        emails, first = [], 0  # a routing email names its consultation by its index among its query's
+        for query, rows in fresh:
+            emails += [{**row, "query_id": query.id, "consultation_id": None if index is None else ids[first + index]}
+                       for row, index in rows.outbox]
+            first += len(rows.consultations)
+        if emails:
+            connection.execute(outbox, emails)
+        for query, _ in fresh:
+            if query in session:
+                session.expire(query, ["topics", "consultations", "drafts"])
+
+    def acknowledgements_to(self, address: str) -> int:
+        """How many acknowledgements to ``address`` (lower case) these rows queue."""
+        return sum(1 for row, _ in self.outbox
+                   if row["kind"] is OutboxKind.ACKNOWLEDGEMENT and address in row["recipients"])
+
+
+@cache
+def _fresh_inserts():
+    """The new query's consultations (their ids back, in order), history, topics, drafts and outbox rows."""
+    return (insert(Consultation).returning(Consultation.id, sort_by_parameter_order=True),
+            {QueryEvent: insert(QueryEvent), QueryTopic: insert(QueryTopic), Draft: insert(Draft)},
+            insert(OutboxMessage))
