@@ -185,8 +185,8 @@ def add_to(session: Session, obj: Any, parent: Any) -> None:
 def insert_held(session: Session) -> None:
     """Insert what ``hold_new`` holds: for each table, parents' first, one ``INSERT … RETURNING`` for all its rows
     in the order held. A foreign key comes from a many-to-one relationship to an object written before it or
-    stored. Each object gets its columns back, as a load gives them, and stays out of the session (what
-    wrote it reads it no more)."""
+    stored. Each object gets its id (its other columns are what it was given, and its defaults are not
+    read back), and stays out of the session: what wrote it reads no more of it than its id."""
     objects = session.info.pop(HELD, [])
     tables: dict[Any, list[Any]] = {}
     for obj in objects:
@@ -200,11 +200,12 @@ def insert_held(session: Session) -> None:
         for row in values:
             for key in keys - row.keys():
                 row[key] = _default(mapper.local_table.c[key])
-        rows = connection.execute(_insert_returning(mapper.local_table, ordered=True), values).all()
-        for obj, row in zip(group, rows):
-            loaded = obj.__dict__
-            for prop in mapper.column_attrs:
-                loaded[prop.key] = row._mapping[prop.columns[0]]
+        # The id alone comes back: every column would bring an attachment's bytes back a second time.
+        ids = connection.execute(_insert_returning_key(mapper.local_table), values).scalars().all()
+        (key,) = mapper.local_table.primary_key.columns
+        id_attribute = mapper.get_property_by_column(key).key
+        for obj, id_ in zip(group, ids):
+            obj.__dict__[id_attribute] = id_
 
 
 def _default(column) -> Any:
@@ -303,9 +304,15 @@ def _update_by_key(table: Table, names: tuple[str, ...]):
 
 
 @cache
-def _insert_returning(table: Table, ordered: bool = False):
-    """INSERT … RETURNING every column; ``ordered``: for many rows, returned in the order given."""
-    return insert(table).returning(*table.c, sort_by_parameter_order=ordered)
+def _insert_returning(table: Table):
+    """INSERT … RETURNING every column."""
+    return insert(table).returning(*table.c)
+
+
+@cache
+def _insert_returning_key(table: Table):
+    """INSERT … RETURNING the primary key, for many rows, in the order given."""
+    return insert(table).returning(*table.primary_key.columns, sort_by_parameter_order=True)
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
