@@ -25,7 +25,9 @@ _ADDRESS = rf"{_DOT_ATOM}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
 #: ``jane@acme.example``, ``Jane Osei <jane@acme.example>`` or ``"Osei, Jane" <jane@acme.example>``.
 _PLAIN_FROM = re.compile(
     rf"(?P<bare>{_ADDRESS})"
-    rf"|(?:(?P<name>[{_ATEXT}]+(?: [{_ATEXT}]+)*)|\"(?P<quoted>[^\"\\\s](?:[^\"\\]*[^\"\\\s])?)\") ?<(?P<address>{_ADDRESS})>")
+    rf"|(?:(?P<name>[{_ATEXT}]+(?: [{_ATEXT}]+)*)"
+    rf"|\"(?P<quoted>[^\"\\\s](?:[^\"\\]*[^\"\\\s])?)\")"
+    rf" ?<(?P<address>{_ADDRESS})>")
 #: One Message-ID in angle brackets, of atom characters and dots.
 _PLAIN_ID = re.compile(rf"<{_DOT_ATOM}@{_DOT_ATOM}>")
 #: Headers whose parsed text is their unfolded value when that value is plain (unstructured text).
