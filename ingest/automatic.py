@@ -35,7 +35,7 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 from functools import cache
 
-from ingest.plain_headers import read_as_text
+from ingest.plain_headers import first_value, read_as_text
 
 BOUNCE, ABUSE_REPORT, CHALLENGE, SPAM, AUTO_REPLY, NO_REPLY, BULK = (
     "bounce", "abuse-report", "challenge", "spam", "auto-reply", "no-reply", "bulk")
@@ -119,12 +119,9 @@ class BounceFacts:
 
 
 def _first(msg: EmailMessage, name: str) -> str | None:
-    """A header's topmost raw value, unfolded; never parsed (a malformed header must not stop this)."""
-    name = name.lower()
-    for key, value in msg.raw_items():
-        if key.lower() == name:
-            return re.sub(r"\r?\n", "", str(value)).strip()
-    return None
+    """A header's topmost raw value, unfolded and stripped; never parsed (a malformed header must not stop this)."""
+    value = first_value(msg, name)
+    return None if value is None else value.strip()
 
 
 def _has(msg: EmailMessage, name: str) -> bool:

@@ -119,20 +119,27 @@ def test_an_autoresponders_messages_arriving_together_get_no_more_acknowledgemen
     assert len(rows(helpdesk, Query)) == 4
 
 
-def test_a_message_failing_after_its_triage_takes_its_rows_out_of_the_batch(dovecot, ingestor, helpdesk,
-                                                                            monkeypatch):
-    # The second message fails while its attachments are kept, after its query was triaged and routed: its
-    # consultations and emails, waiting for the batch's end, go with it; the two others are decided as usual.
+def disk_full_when_keeping_attachments_of(monkeypatch, words: str):
+    """Keeping the attachments of an email whose text has ``words`` fails (a fault of ours, after the email's
+    query was triaged and routed); the original is returned, to put back."""
     import kb.inbound
 
     keep = kb.inbound._store_attachments
 
     def failing(session, email, message):
-        if "night shifts" in email.text:
+        if words in email.text:
             raise OSError("No space left on device")
         return keep(session, email, message)
 
     monkeypatch.setattr(kb.inbound, "_store_attachments", failing)
+    return keep
+
+
+def test_a_message_failing_after_its_triage_takes_its_rows_out_of_the_batch(dovecot, ingestor, helpdesk,
+                                                                            monkeypatch):
+    # The second message fails while its attachments are kept, after its query was triaged and routed: its
+    # consultations and emails, waiting for the batch's end, go with it; the two others are decided as usual.
+    disk_full_when_keeping_attachments_of(monkeypatch, "night shifts")
     for text in ("Can we employ 16-year-olds in our packaging plant?",
                  "May pregnant workers be asked to work night shifts in our factory?",
                  "Must we pay overtime to workers on annual salaries?"):

@@ -13,7 +13,7 @@ from sqlalchemy import event, select, update
 from kb.db import unit_of_work
 from kb.models import Attachment, OutboxKind, OutboxMessage, Query, RawEmail, Requester
 from tests.test_email_channel import mail
-from tests.test_email_trust import rows
+from tests.test_email_trust import disk_full_when_keeping_attachments_of, rows
 from tests.test_mail_loop_guard import notice_to
 
 
@@ -77,14 +77,7 @@ def test_a_message_failing_between_two_from_the_same_new_sender_takes_only_its_o
     # that requester (its row went with the first email's savepoint).
     import kb.inbound
 
-    keep = kb.inbound._store_attachments
-
-    def failing(session, email, message):
-        if "overtime" in email.text:
-            raise OSError("No space left on device")
-        return keep(session, email, message)
-
-    monkeypatch.setattr(kb.inbound, "_store_attachments", failing)
+    keep = disk_full_when_keeping_attachments_of(monkeypatch, "overtime")
     dovecot.append(mail("Must we pay overtime to workers on annual salaries?", sender="Awa <awa@acme.example>"),
                    mail("Can we employ 16-year-olds?", sender="Awa <awa@acme.example>"))
     report = ingestor.run_once()

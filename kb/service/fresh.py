@@ -16,8 +16,9 @@ from kb.models import Consultation, Draft, OutboxKind, OutboxMessage, Query, Que
 @dataclass
 class FreshRows:
     """The rows a new query brings (history, topics, consultations, outbox, draft), written in bulk once it has
-    its id: the history at once (it keeps its order before what is recorded later), the others at once
-    too, or, inside a mail batch, with the batch's other new queries' at its end.
+    its id: at once, or, inside a mail batch, with the batch's other new queries' at its end. The history
+    goes in first, so that it keeps its order before any line recorded for the query afterwards (while a
+    batch holds it, ``record_event`` adds to ``events``).
 
     Nothing reads them back in the unit of work that creates them, so they need
     no ORM objects: one INSERT per table instead of a flush of a dozen objects.

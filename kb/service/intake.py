@@ -154,25 +154,25 @@ class IntakeUseCases(ServiceBase):
                 dedupe_key=f"review:{reference}:{chat_id}", kind=OutboxKind.REVIEW, channel=Channel.TELEGRAM,
                 recipients=[str(chat_id)], subject=reference, body="", now=now, domain=self.policy.domain), None))
         fresh.take_events(session, query)
-        self._write_new(session, [requester, query, inbound], fresh)
+        self._write_new(session, requester, query, inbound, fresh)
         log.info("query %s received by %s, %d topic(s), %d department(s)", reference, sub.channel.value,
                  len(decision.selected_topics), len(decision.routes))
         return query
 
-    def _write_new(self, session: Session, new: list, fresh: FreshRows) -> None:
-        """The new query (``new``: its requester, the query, its message), its history and other rows: now;
-        inside a mail batch, with the batch's other queries' at its end (or sooner, but never inside a
-        message's savepoint: ``InboundBatch.write_unwritten``)."""
+    def _write_new(self, session: Session, requester: Requester, query: Query, message: Message,
+                   fresh: FreshRows) -> None:
+        """The new query, its requester (if new) and its message, its history and other rows: now; inside a mail
+        batch, with the batch's other queries' at its end (or sooner, but never inside a message's savepoint:
+        ``InboundBatch.write_unwritten``)."""
         from kb.service.mail import current_batch
 
-        requester, query, message = new
         batch = current_batch(self)
         if batch is None:
-            insert_new(session, new)  # the query has its id
+            insert_new(session, [requester, query, message])  # the query has its id
             FreshRows.write_histories(session, [(query, fresh)])
             FreshRows.write(session, [(query, fresh)])
         else:
-            hold_new(session, new)
+            hold_new(session, [requester, query, message])
             batch.history.append((query, fresh))
             batch.fresh.append((query, fresh))
 
