@@ -155,3 +155,19 @@ def test_each_stored_email_points_at_the_message_it_became_with_its_attachment(d
             assert message.query.requester.email in {"awa@acme.example", "hr@acme.example"}
             names = [a.filename for a in session.scalars(select(Attachment).where(Attachment.message_id == message.id))]
             assert names == (["contract.pdf"] if message.query.requester.email == "awa@acme.example" else [])
+
+
+def test_a_batchs_queries_are_numbered_on_in_order_and_a_new_year_starts_again_at_one(dovecot, ingestor, helpdesk,
+                                                                                      clock):
+    from datetime import datetime, timezone
+
+    dovecot.append(*(mail(f"Question {n}: must we pay overtime to salaried staff?", sender=f"hr{n}@acme.example")
+                     for n in range(3)))
+    assert ingestor.run_once().outcomes == {"query": 3}
+    clock.now = datetime(clock.now.year + 1, 1, 4, 9, 0, tzinfo=timezone.utc)
+    dovecot.append(mail("Can we employ 16-year-olds in the summer?", sender="hr@other.example"),
+                   mail("How many hours may a night shift last?", sender="ops@other.example"))
+    assert ingestor.run_once().outcomes == {"query": 2}
+    year = clock.now.year
+    assert sorted(q.reference for q in rows(helpdesk, Query)) == [
+        f"HD-{year - 1}-0001", f"HD-{year - 1}-0002", f"HD-{year - 1}-0003", f"HD-{year}-0001", f"HD-{year}-0002"]

@@ -10,6 +10,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from kb.db import insert_rows
 from kb.models import Consultation, Draft, OutboxKind, OutboxMessage, Query, QueryEvent, QueryTopic
 
 
@@ -49,7 +50,7 @@ class FreshRows:
         while a mail batch holds them)."""
         lines = [{**r, "query_id": query.id} for query, rows in fresh for r in rows.events]
         if lines:
-            session.connection().execute(_fresh_inserts()[1][QueryEvent], lines)
+            insert_rows(session, QueryEvent.__table__, lines)
         for query, _ in fresh:
             if query in session:
                 session.expire(query, ["events"])
@@ -59,20 +60,17 @@ class FreshRows:
         """Insert the other rows of the new queries in ``fresh``: one statement per table for all of them (a
         mail batch keeps its queries' rows for its end); the queries' collections are read afresh afterwards."""
         connection = session.connection()
-        consultations, inserts, outbox = _fresh_inserts()
         wanted = [{**c, "query_id": query.id} for query, rows in fresh for c in rows.consultations]
-        ids = list(connection.scalars(consultations, wanted)) if wanted else []
+        ids = list(connection.scalars(_consultations_returning_ids(), wanted)) if wanted else []
         for table, name in ((QueryTopic, "topics"), (Draft, "drafts")):
-            values = [{**r, "query_id": query.id} for query, rows in fresh for r in getattr(rows, name)]
-            if values:
-                connection.execute(inserts[table], values)
+            insert_rows(session, table.__table__,
+                        [{**r, "query_id": query.id} for query, rows in fresh for r in getattr(rows, name)])
         emails, first = [], 0  # a routing email names its consultation by its index among its query's
         for query, rows in fresh:
             emails += [{**row, "query_id": query.id, "consultation_id": None if index is None else ids[first + index]}
                        for row, index in rows.outbox]
             first += len(rows.consultations)
-        if emails:
-            connection.execute(outbox, emails)
+        insert_rows(session, OutboxMessage.__table__, emails)
         for query, _ in fresh:
             if query in session:
                 session.expire(query, ["topics", "consultations", "drafts"])
@@ -84,8 +82,6 @@ class FreshRows:
 
 
 @cache
-def _fresh_inserts():
-    """The new query's consultations (their ids back, in order), history, topics, drafts and outbox rows."""
-    return (insert(Consultation).returning(Consultation.id, sort_by_parameter_order=True),
-            {QueryEvent: insert(QueryEvent), QueryTopic: insert(QueryTopic), Draft: insert(Draft)},
-            insert(OutboxMessage))
+def _consultations_returning_ids():
+    """The new queries' consultations, their ids back in order (a routing email names its consultation)."""
+    return insert(Consultation).returning(Consultation.id, sort_by_parameter_order=True)

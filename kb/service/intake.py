@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -340,16 +340,23 @@ class IntakeUseCases(ServiceBase):
         """
         from kb.service.mail import current_batch
 
-        bind = session.get_bind()
-        if bind.dialect.name == "postgresql" and current_batch(self) is not None:
-            # One statement, its own transaction (one round trip), whose commit does not wait for the disk:
-            # PostgreSQL writes its log in order, so the batch's own commit, which does wait, makes the bump
-            # durable before any query holding the number is; after a crash before that, neither the bump
-            # nor a query with that number is there.
-            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                bumped = connection.execute(_reference_bump_unsynced(), {"counter_year": year}).scalar()
-            if bumped is None:  # the year's first query
-                with bind.connect() as connection:
+        batch = current_batch(self)
+        if batch is not None and session.get_bind().dialect.name == "postgresql":
+            # One statement in a transaction of its own (one round trip), on the batch's connection beside its
+            # own, run by the driver itself (the hot path's one statement a message); its commit does not
+            # wait for the disk: PostgreSQL writes its log in order, so the batch's own commit, which does
+            # wait, makes the bump durable before any query holding the number is; after a crash before
+            # that, neither the bump nor a query with that number is there.
+            try:
+                with batch.outside_connection().connection.dbapi_connection.cursor() as cursor:
+                    found = cursor.execute(_REFERENCE_BUMP_UNSYNCED, (year,)).fetchone()
+            except BaseException:
+                batch.close_outside()
+                raise
+            if found is not None:
+                (bumped,) = found
+            else:  # the year's first query: its row created (or found created) in a transaction of its own
+                with session.get_bind().connect() as connection:
                     bumped = self._bump_reference(connection, year)
                     connection.commit()
             return f"{self.policy.reference_prefix}-{year}-{bumped:04d}"
@@ -414,11 +421,9 @@ def _reference_bump():
             .values(last_number=ReferenceCounter.last_number + 1).returning(ReferenceCounter.last_number))
 
 
-@cache
-def _reference_bump_unsynced():
-    """The counter's bump, whose transaction (when it is one of its own) commits without waiting for the disk:
-    ``set_config(…, true)`` sets ``synchronous_commit`` for the statement's transaction alone."""
-    unsynced = select(func.set_config("synchronous_commit", "off", True)).scalar_subquery()
-    return (update(ReferenceCounter)
-            .where(ReferenceCounter.year == bindparam("counter_year"), unsynced.is_not(None))
-            .values(last_number=ReferenceCounter.last_number + 1).returning(ReferenceCounter.last_number))
+#: The counter's bump, whose transaction (when it is one of its own) commits without waiting for the disk:
+#: ``set_config(…, true)`` sets ``synchronous_commit`` for the statement's transaction alone. PostgreSQL's SQL,
+#: run by the driver (which prepares it on the server after a few runs).
+_REFERENCE_BUMP_UNSYNCED = (
+    f"UPDATE {ReferenceCounter.__tablename__} SET last_number = last_number + 1"
+    " WHERE year = %s AND set_config('synchronous_commit', 'off', true) IS NOT NULL RETURNING last_number")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
@@ -109,6 +109,22 @@ class InboundBatch:
     #: became): written with the held objects (``write_unwritten``).
     history: list = field(default_factory=list)
     outcomes: list = field(default_factory=list)
+    #: A connection beside the batch's, each statement its own transaction (``outside_connection``).
+    outside: Connection | None = None
+
+    def outside_connection(self) -> Connection:
+        """A connection of the batch's own, outside its transaction, in autocommit: for a statement whose locks
+        other workers must not wait on until the batch commits (the reference counter's bump). Taken from
+        the pool once for the batch, given back at its end (``close_outside``)."""
+        if self.outside is None:
+            self.outside = self.session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT")
+        return self.outside
+
+    def close_outside(self) -> None:
+        """Give the outside connection back (also after it failed: the next statement takes a fresh one)."""
+        outside, self.outside = self.outside, None
+        if outside is not None:
+            outside.close()
 
     def unwritten_history(self, query) -> FreshRows | None:
         for new, rows in reversed(self.history):
@@ -260,6 +276,7 @@ class MailUseCases(ServiceBase):
                 yield
             finally:
                 _BATCH.reset(token)
+                batch.close_outside()
             # If this fails, the whole batch rolls back, and its messages are then tried one by one.
             batch.write_unwritten()
             if batch.fresh:
