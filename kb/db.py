@@ -183,29 +183,56 @@ def add_to(session: Session, obj: Any, parent: Any) -> None:
 
 
 def insert_held(session: Session) -> None:
-    """Insert what ``hold_new`` holds: for each table, parents' first, one ``INSERT … RETURNING`` for all its rows
-    in the order held. A foreign key comes from a many-to-one relationship to an object written before it or
-    stored. Each object gets its id (its other columns are what it was given, and its defaults are not
-    read back), and stays out of the session: what wrote it reads no more of it than its id."""
+    """Insert what ``hold_new`` holds: for each table, parents' first, one statement for all its rows in the order
+    held. A foreign key comes from a many-to-one relationship to an object written before it or stored. Each
+    object gets its id (its other columns are what it was given, and its defaults are not read back), and
+    stays out of the session: what wrote it reads no more of it than its id.
+
+    On PostgreSQL the ids are drawn from the tables' sequences first, all in one statement, and the rows go in
+    by COPY (``insert_rows``); elsewhere each table's rows go in by one ``INSERT … RETURNING``."""
     objects = session.info.pop(HELD, [])
     tables: dict[Any, list[Any]] = {}
     for obj in objects:
         tables.setdefault(inspect(obj).mapper, []).append(obj)
     order = {table: rank for rank, table in enumerate(inspect(objects[0]).mapper.local_table.metadata.sorted_tables)} \
         if objects else {}
+    groups = sorted(tables.items(), key=lambda item: order[item[0].local_table])
     connection = session.connection()
-    for mapper, group in sorted(tables.items(), key=lambda item: order[item[0].local_table]):
+    drawn = connection.dialect.name == "postgresql"
+    if drawn:
+        ids = connection.execute(_drawn_ids(tuple(mapper.local_table for mapper, _ in groups)),
+                                 {f"n{i}": len(group) for i, (_, group) in enumerate(groups)}).one()
+        for (mapper, group), table_ids in zip(groups, ids):
+            id_attribute = _id_attribute(mapper)
+            for obj, id_ in zip(group, table_ids):
+                obj.__dict__[id_attribute] = id_
+    for mapper, group in groups:
         values = [_row_values(mapper, obj.__dict__) for obj in group]
         keys = set().union(*values)  # one statement needs the same columns in every row: the others' defaults
         for row in values:
             for key in keys - row.keys():
                 row[key] = _default(mapper.local_table.c[key])
+        if drawn:
+            insert_rows(session, mapper.local_table, values)
+            continue
         # The id alone comes back: every column would bring an attachment's bytes back a second time.
-        ids = connection.execute(_insert_returning_key(mapper.local_table), values).scalars().all()
-        (key,) = mapper.local_table.primary_key.columns
-        id_attribute = mapper.get_property_by_column(key).key
-        for obj, id_ in zip(group, ids):
+        id_attribute = _id_attribute(mapper)
+        for obj, id_ in zip(group, connection.execute(_insert_returning_key(mapper.local_table), values).scalars()):
             obj.__dict__[id_attribute] = id_
+
+
+def _id_attribute(mapper) -> str:
+    (key,) = mapper.local_table.primary_key.columns
+    return mapper.get_property_by_column(key).key
+
+
+@cache
+def _drawn_ids(tables: tuple[Table, ...]):
+    """One row: for each table, an array of ``n<i>`` new ids from its key's sequence (PostgreSQL)."""
+    return select(*(
+        func.array(select(func.nextval(func.pg_get_serial_sequence(table.name, table.primary_key.columns[0].name)))
+                   .select_from(func.generate_series(1, bindparam(f"n{i}"))).scalar_subquery())
+        for i, table in enumerate(tables)))
 
 
 def _default(column) -> Any:
@@ -339,6 +366,20 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     with session.connection().connection.dbapi_connection.cursor() as cursor, cursor.copy(copy_in) as copy:
         for row in rows:
             copy.write_row([process(row[name]) for name, process in zip(names, processors)])
+
+
+def insert_rows_taking_ids(session: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """``insert_rows``, and the new rows' ids in order: on PostgreSQL drawn from the key's sequence first (one
+    statement), the rows then copied in with them; elsewhere one ``INSERT … RETURNING``."""
+    if not rows:
+        return []
+    connection = session.connection()
+    (key,) = table.primary_key.columns
+    if connection.dialect.name != "postgresql":
+        return list(connection.execute(_insert_returning_key(table), rows).scalars())
+    (ids,) = connection.execute(_drawn_ids((table,)), {"n0": len(rows)}).one()
+    insert_rows(session, table, [{**row, key.key: id_} for row, id_ in zip(rows, ids)])
+    return ids
 
 
 def update_rows(session: Session, table: Table, ids: list[int], per_row: dict[str, list[Any]] | None = None,

@@ -8,7 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from kb.db import insert_new, insert_rows, make_engine, migrate, session_factory, store_now, unit_of_work, update_rows
+from kb.db import (
+    insert_new, insert_rows, insert_rows_taking_ids, make_engine, migrate, session_factory, store_now, unit_of_work,
+    update_rows,
+)
 from kb.models import (
     Channel, Direction, Message, OutboxKind, OutboxMessage, Query, QueryEvent, QueryStatus, RawEmail, Requester,
 )
@@ -142,3 +145,29 @@ def test_an_outcome_stored_at_once_is_in_the_row_and_a_rolled_back_savepoint_tak
                 [(7, "query", message.id), (8, "query", message.id)]
     finally:
         engine.dispose()
+
+
+def test_rows_inserted_taking_their_ids_get_each_its_own_and_the_defaults_of_what_they_leave_out(database_url):
+    """``insert_rows_taking_ids`` (a mail batch's consultations, whose routing emails name them): on PostgreSQL the
+    ids are drawn from the sequence and the rows copied in; the ids come back in the rows' order, and a column
+    a row leaves out gets its Python default, as an INSERT gives it."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    try:
+        with unit_of_work(sessions) as session:
+            earlier = insert_rows_taking_ids(session, OutboxMessage.__table__, [dict(
+                dedupe_key="earlier", kind=OutboxKind.DIGEST, channel=Channel.EMAIL, created_at=NOW, due_at=NOW)])
+            ids = insert_rows_taking_ids(session, OutboxMessage.__table__, [dict(
+                dedupe_key=f"k{i}", kind=OutboxKind.REMINDER, channel=Channel.EMAIL, created_at=NOW,
+                due_at=NOW + timedelta(minutes=i)) for i in range(4)])
+            assert insert_rows_taking_ids(session, OutboxMessage.__table__, []) == []
+        with unit_of_work(sessions) as session:
+            stored = {m.id: m for m in session.scalars(select(OutboxMessage))}
+    finally:
+        engine.dispose()
+    assert len(set(earlier + ids)) == 5
+    assert [(stored[i].dedupe_key, stored[i].due_at) for i in ids] == [
+        (f"k{i}", NOW + timedelta(minutes=i)) for i in range(4)]
+    assert all((m.recipients, m.subject, m.body, m.headers, m.attempts) == ([], "", "", {}, 0)
+               for m in stored.values())

@@ -4,13 +4,11 @@ outbox rows (``FreshRows``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from kb.db import insert_rows
+from kb.db import insert_rows, insert_rows_taking_ids
 from kb.models import Consultation, Draft, OutboxKind, OutboxMessage, Query, QueryEvent, QueryTopic
 
 
@@ -59,9 +57,8 @@ class FreshRows:
     def write(session: Session, fresh: list[tuple[Query, FreshRows]]) -> None:
         """Insert the other rows of the new queries in ``fresh``: one statement per table for all of them (a
         mail batch keeps its queries' rows for its end); the queries' collections are read afresh afterwards."""
-        connection = session.connection()
-        wanted = [{**c, "query_id": query.id} for query, rows in fresh for c in rows.consultations]
-        ids = list(connection.scalars(_consultations_returning_ids(), wanted)) if wanted else []
+        ids = insert_rows_taking_ids(session, Consultation.__table__, [
+            {**c, "query_id": query.id} for query, rows in fresh for c in rows.consultations])
         for table, name in ((QueryTopic, "topics"), (Draft, "drafts")):
             insert_rows(session, table.__table__,
                         [{**r, "query_id": query.id} for query, rows in fresh for r in getattr(rows, name)])
@@ -79,9 +76,3 @@ class FreshRows:
         """How many acknowledgements to ``address`` (lower case) these rows queue."""
         return sum(1 for row, _ in self.outbox
                    if row["kind"] is OutboxKind.ACKNOWLEDGEMENT and address in row["recipients"])
-
-
-@cache
-def _consultations_returning_ids():
-    """The new queries' consultations, their ids back in order (a routing email names its consultation)."""
-    return insert(Consultation).returning(Consultation.id, sort_by_parameter_order=True)
