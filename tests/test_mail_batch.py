@@ -171,3 +171,12 @@ def test_a_batchs_queries_are_numbered_on_in_order_and_a_new_year_starts_again_a
     year = clock.now.year
     assert sorted(q.reference for q in rows(helpdesk, Query)) == [
         f"HD-{year - 1}-0001", f"HD-{year - 1}-0002", f"HD-{year - 1}-0003", f"HD-{year}-0001", f"HD-{year}-0002"]
+
+
+def test_a_batch_whose_emails_are_not_all_new_queries_leaves_no_gap_in_the_references(dovecot, ingestor, helpdesk):
+    email = mail("Must we pay overtime to workers on annual salaries?")
+    dovecot.append(email, email, mail("Can we employ 16-year-olds?", sender="HR <hr@other.example>"))
+    assert ingestor.run_once().outcomes == {"query": 2, "duplicate": 1}
+    dovecot.append(mail("How long may a night shift last?", sender="ops@third.example"))
+    assert ingestor.run_once().outcomes == {"query": 1}
+    assert sorted(int(q.reference.rsplit("-", 1)[1]) for q in rows(helpdesk, Query)) == [1, 2, 3]

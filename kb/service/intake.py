@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -31,12 +31,12 @@ from kb.models import (
     OutboxKind,
     Query,
     QueryStatus,
-    ReferenceCounter,
     Requester,
     TopicSource,
 )
 from kb.notices import acknowledgement, routing_notice
 from kb.outbox import outbox_values, queue
+from kb.references import bump, format_reference
 from kb.review import ReviewError
 from kb.service.core import ServiceBase
 from kb.service.fresh import FreshRows
@@ -332,49 +332,16 @@ class IntakeUseCases(ServiceBase):
         return said
 
     def _next_reference(self, session: Session, year: int) -> str:
-        """HD-2026-0007: numbers restart each year and are never handed out twice.
-
-        Inside a mail batch on PostgreSQL the number is taken in a transaction of its own: bumped inside the
-        batch's, the counter row would stay locked until the batch commits, and a second worker would wait
-        for the first at every query. The price: a batch that fails or a process that dies leaves gaps.
-        """
+        """HD-2026-0007 (``kb.references``): in the unit of work's transaction, or, in a mail batch on
+        PostgreSQL, from the numbers the batch reserved."""
         from kb.service.mail import current_batch
 
         batch = current_batch(self)
-        if batch is not None and session.get_bind().dialect.name == "postgresql":
-            # One statement in a transaction of its own (one round trip), on the batch's connection beside its
-            # own, run by the driver itself (the hot path's one statement a message); its commit does not
-            # wait for the disk: PostgreSQL writes its log in order, so the batch's own commit, which does
-            # wait, makes the bump durable before any query holding the number is; after a crash before
-            # that, neither the bump nor a query with that number is there.
-            try:
-                with batch.outside_connection().connection.dbapi_connection.cursor() as cursor:
-                    found = cursor.execute(_REFERENCE_BUMP_UNSYNCED, (year,)).fetchone()
-            except BaseException:
-                batch.close_outside()
-                raise
-            if found is not None:
-                (bumped,) = found
-            else:  # the year's first query: its row created (or found created) in a transaction of its own
-                with session.get_bind().connect() as connection:
-                    bumped = self._bump_reference(connection, year)
-                    connection.commit()
-            return f"{self.policy.reference_prefix}-{year}-{bumped:04d}"
-        bumped = self._bump_reference(session.connection(), year, session)
-        return f"{self.policy.reference_prefix}-{year}-{bumped:04d}"
-
-    @staticmethod
-    def _bump_reference(connection, year: int, session: Session | None = None) -> int:
-        bump, values = _reference_bump(), {"counter_year": year}
-        bumped = connection.execute(bump, values).scalar()
-        if bumped is not None:
-            return bumped
-        try:  # the year's first query; another process may create the row at the same moment
-            with session.begin_nested() if session is not None else connection.begin_nested():
-                connection.execute(insert(ReferenceCounter).values(year=year, last_number=1))
-            return 1
-        except IntegrityError:
-            return connection.execute(bump, values).scalar()
+        if batch is not None and batch.reserves_numbers:
+            number = batch.take_reference(year) or batch.first_of_year(year)
+        else:
+            number = bump(session.connection(), year, session)
+        return format_reference(self.policy.reference_prefix, year, number)
 
     # ----------------------------------------------------------------- follow-ups
     def follow_up(self, session: Session, query: Query, *, text: str, sender: str, from_requester: bool,
@@ -413,17 +380,3 @@ class IntakeUseCases(ServiceBase):
 @cache
 def _requester_by_email():
     return select(Requester).where(Requester.email == bindparam("email"))
-
-
-@cache
-def _reference_bump():
-    return (update(ReferenceCounter).where(ReferenceCounter.year == bindparam("counter_year"))
-            .values(last_number=ReferenceCounter.last_number + 1).returning(ReferenceCounter.last_number))
-
-
-#: The counter's bump, whose transaction (when it is one of its own) commits without waiting for the disk:
-#: ``set_config(…, true)`` sets ``synchronous_commit`` for the statement's transaction alone. PostgreSQL's SQL,
-#: run by the driver (which prepares it on the server after a few runs).
-_REFERENCE_BUMP_UNSYNCED = (
-    f"UPDATE {ReferenceCounter.__tablename__} SET last_number = last_number + 1"
-    " WHERE year = %s AND set_config('synchronous_commit', 'off', true) IS NOT NULL RETURNING last_number")

@@ -29,6 +29,7 @@ from kb.mail_batch import BatchLookups
 from kb.models import Channel, OutboxKind, OutboxMessage, RawEmail, Requester
 from kb.outbox import queue
 from kb.privacy import audit
+from kb.references import ReservedNumbers, bump
 from kb.service.core import ServiceBase
 from kb.service.fresh import FreshRows
 
@@ -109,21 +110,51 @@ class InboundBatch:
     #: became): written with the held objects (``write_unwritten``).
     history: list = field(default_factory=list)
     outcomes: list = field(default_factory=list)
-    #: A connection beside the batch's, each statement its own transaction (``outside_connection``).
+    #: On PostgreSQL, the reference numbers the batch reserved (``kb.references``) and the connection beside
+    #: its own, in autocommit, that reserves them.
+    numbers: ReservedNumbers = field(default_factory=ReservedNumbers)
     outside: Connection | None = None
+    _cursor: object | None = None
 
-    def outside_connection(self) -> Connection:
-        """A connection of the batch's own, outside its transaction, in autocommit: for a statement whose locks
-        other workers must not wait on until the batch commits (the reference counter's bump). Taken from
-        the pool once for the batch, given back at its end (``close_outside``)."""
+    @property
+    def reserves_numbers(self) -> bool:
+        """On PostgreSQL, where workers run side by side; on SQLite the batch holds the store's write lock anyway,
+        and takes each number in its transaction."""
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    def take_reference(self, year: int) -> int | None:
+        """The next reference number of ``year`` from the batch's reservation (None for the year's first query:
+        see ``first_of_year``). A block covers the batch's messages not decided yet."""
+        try:
+            return self.numbers.take(self._outside_cursor(), year, len(self.rows) - self.numbers.taken)
+        except BaseException:
+            self.close_outside()  # the connection may be broken: the next message takes a fresh one
+            raise
+
+    def first_of_year(self, year: int) -> int:
+        """The year's first number: its counter row created (or found created) in a transaction of its own."""
+        with self.session.get_bind().connect() as connection:
+            number = bump(connection, year)
+            connection.commit()
+        return number
+
+    def _outside_cursor(self):
         if self.outside is None:
             self.outside = self.session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT")
-        return self.outside
+            self._cursor = self.outside.connection.dbapi_connection.cursor()
+        return self._cursor
 
     def close_outside(self) -> None:
-        """Give the outside connection back (also after it failed: the next statement takes a fresh one)."""
+        """Give back the reference numbers not used, if the connection that reserved them still works, and the
+        connection itself."""
         outside, self.outside = self.outside, None
-        if outside is not None:
+        if outside is None:
+            return
+        try:
+            self.numbers.give_back(self._cursor)
+        except Exception:  # noqa: BLE001 - a broken connection: the numbers stay unused, a gap
+            log.warning("reference numbers reserved by a mail batch could not be given back", exc_info=True)
+        finally:
             outside.close()
 
     def unwritten_history(self, query) -> FreshRows | None:
