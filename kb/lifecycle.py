@@ -28,7 +28,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from kb.models import Query, QueryEvent, QueryStatus
+from kb import history
+from kb.models import Query, QueryStatus
 
 S = QueryStatus
 
@@ -77,5 +78,5 @@ def transition(session: Session, query: Query, target: QueryStatus, *, reason: s
     if target is S.REOPENED:
         query.closed_at = None
     query.needs_manual_triage = target is S.MANUAL_TRIAGE
-    session.add(QueryEvent(query=query, at=at, kind="status", detail=f"{current.value} → {target.value}: {reason}",
-                           actor=actor))
+    history.record(session, query, at=at, kind="status", detail=f"{current.value} → {target.value}: {reason}",
+                   actor=actor)

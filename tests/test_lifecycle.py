@@ -20,6 +20,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.added: list = []
+        self.info: dict = {}  # a session's: no new query's history is held here (``kb.history``)
 
     def add(self, row) -> None:
         self.added.append(row)

@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from classifier.language import LanguageDetector
 from classifier.model import TopicModel
+from kb import history
 from kb.calendar import DueDateCalendar
 from kb.db import unit_of_work
 from kb.match_confidence import MatchConfidence
 from kb.matching import Analyser, QAMatcher
-from kb.models import Query, QueryEvent
+from kb.models import Query
 from kb.policy import HelpdeskPolicy
 from kb.qa_bank import published_entries
 from kb.store_state import bank_revision, count_bank_changes
@@ -121,15 +122,7 @@ class ServiceBase:
 
     def record_event(self, session: Session, query: Query, kind: str, detail: str, *, at: datetime,
                      actor: str = "system") -> None:
-        unwritten = self._unwritten_history(query)
-        if unwritten is not None:  # a new query whose history a mail batch writes later: after those lines
-            unwritten.events.append(dict(at=at, kind=kind, detail=detail, actor=actor))
-            return
-        session.add(QueryEvent(query=query, at=at, kind=kind, detail=detail, actor=actor))
-
-    def _unwritten_history(self, query: Query):
-        """The history lines of ``query`` not written yet (a mail batch's), if any (see ``kb.service.mail``)."""
-        return None
+        history.record(session, query, at=at, kind=kind, detail=detail, actor=actor)
 
     def due_in(self, start: date, days: int) -> date:
         """``days`` after ``start`` in the helpdesk's day count (the one rule for every deadline)."""

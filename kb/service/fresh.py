@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from kb.db import insert_rows, insert_rows_taking_ids
 from kb.models import Consultation, Draft, OutboxKind, OutboxMessage, Query, QueryEvent, QueryTopic
@@ -16,8 +15,8 @@ from kb.models import Consultation, Draft, OutboxKind, OutboxMessage, Query, Que
 class FreshRows:
     """The rows a new query brings (history, topics, consultations, outbox, draft), written in bulk once it has
     its id: at once, or, inside a mail batch, with the batch's other new queries' at its end. The history
-    goes in first, so that it keeps its order before any line recorded for the query afterwards (while a
-    batch holds it, ``record_event`` adds to ``events``).
+    goes in first, so that it keeps its order before any line recorded for the query afterwards (until it
+    is written, every line recorded for the query goes to ``events``: ``kb.history.hold``).
 
     Nothing reads them back in the unit of work that creates them, so they need
     no ORM objects: one INSERT per table instead of a flush of a dozen objects.
@@ -32,20 +31,11 @@ class FreshRows:
     drafts: list[dict] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
 
-    def take_events(self, session: Session, query: Query) -> None:
-        """Take the history lines recorded so far for the new ``query`` out of the unit of work, to go in with
-        one INSERT (they are recorded as everywhere else: ``record_event`` and the life cycle's transitions)."""
-        for event in query.events:
-            self.events.append(dict(at=event.at, kind=event.kind, detail=event.detail or "",
-                                    actor=event.actor or "system"))
-            session.expunge(event)
-        set_committed_value(query, "events", [])
-
     @staticmethod
     def write_histories(session: Session, fresh: list[tuple[Query, FreshRows]]) -> None:
         """Insert the history lines of the new queries in ``fresh`` (written: they have their ids), in order, in
-        one statement; before any line recorded for them after these (``record_event`` adds to ``events``
-        while a mail batch holds them)."""
+        one statement; before any line recorded for them after these (the caller then lets later lines be rows
+        of the unit of work: ``kb.history.release``)."""
         lines = [{**r, "query_id": query.id} for query, rows in fresh for r in rows.events]
         if lines:
             insert_rows(session, QueryEvent.__table__, lines)

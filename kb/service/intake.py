@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from kb import lifecycle
+from kb import history, lifecycle
 from kb.db import hold_new, insert_new
 from kb.feedback import read_rating
 from kb.intake import CheckedSubmission, QuerySubmission, check_submission
@@ -131,6 +131,8 @@ class IntakeUseCases(ServiceBase):
         # a mail batch writes later (``kb.db.hold_new``).
         set_committed_value(query, "requester", requester)
         session.add(query)
+        fresh = FreshRows()
+        history.hold(session, query, fresh.events)  # its history goes in with its other rows
         self.record_event(session, query, "received", f"by {sub.channel.value}, language {checked.language}", at=received)
         for kind, detail in self._locate(query, requester, checked.text, sub.email):
             self.record_event(session, query, kind, detail, at=received)
@@ -139,7 +141,6 @@ class IntakeUseCases(ServiceBase):
             **dict(direction=Direction.IN, channel=sub.channel, at=received, sender=sub.email, subject=sub.subject,
                    body=checked.text, telegram_chat_id=sub.telegram_chat_id), **(message or {})})
         session.add(inbound)
-        fresh = FreshRows()
         self._record_decision(session, query, decision, now, hold=sub.hold_for_release, fresh=fresh)
         if sub.channel is Channel.EMAIL and requester.email and acknowledge:
             notice = acknowledgement(query.language, helpdesk=self.policy.name, reference=reference, target=target)
@@ -153,7 +154,6 @@ class IntakeUseCases(ServiceBase):
             fresh.outbox.append((outbox_values(
                 dedupe_key=f"review:{reference}:{chat_id}", kind=OutboxKind.REVIEW, channel=Channel.TELEGRAM,
                 recipients=[str(chat_id)], subject=reference, body="", now=now, domain=self.policy.domain), None))
-        fresh.take_events(session, query)
         self._write_new(session, requester, query, inbound, fresh)
         log.info("query %s received by %s, %d topic(s), %d department(s)", reference, sub.channel.value,
                  len(decision.selected_topics), len(decision.routes))
@@ -170,6 +170,7 @@ class IntakeUseCases(ServiceBase):
         if batch is None:
             insert_new(session, [requester, query, message])  # the query has its id
             FreshRows.write_histories(session, [(query, fresh)])
+            history.release(session, [query])
             FreshRows.write(session, [(query, fresh)])
         else:
             hold_new(session, [requester, query, message])

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
+from kb import history
 from kb.db import HELD, hold_write_lock, insert_held, is_held, store_later, store_now, write_stored
 from kb.inbound import PENDING, InboundEmail, InboundResult, Outcome, decide
 from kb.mail_batch import BatchLookups
@@ -157,12 +158,6 @@ class InboundBatch:
         finally:
             outside.close()
 
-    def unwritten_history(self, query) -> FreshRows | None:
-        for new, rows in reversed(self.history):
-            if new is query:
-                return rows
-        return None
-
     def seen_unwritten(self, message_id: str) -> bool:
         """Whether a message decided in the batch, not yet written, has ``message_id`` (and was not quarantined)."""
         return any(change.columns.get("message_id_header") == message_id
@@ -180,6 +175,7 @@ class InboundBatch:
         insert_held(self.session)
         if self.history:
             FreshRows.write_histories(self.session, self.history)
+            history.release(self.session, [query for query, _ in self.history])
             self.history.clear()
         if self.outcomes:
             for raw, change, message in self.outcomes:
@@ -193,13 +189,15 @@ class InboundBatch:
     def savepoint(self) -> Iterator[Session]:
         """One message's savepoint; if it fails, what it left for the batch's end goes with it."""
         held = self.session.info.setdefault(HELD, [])
-        kept = len(self.fresh), len(self.history), len(self.outcomes), len(held)
+        held_history = self.session.info.setdefault(history.HELD, {})
+        kept = len(self.fresh), len(self.history), len(self.outcomes), len(held), len(held_history)
         try:
             with self.session.begin_nested():
                 with self.session.no_autoflush:
                     yield self.session
         except BaseException:
             del self.fresh[kept[0]:], self.history[kept[1]:], held[kept[3]:]
+            history.release(self.session, list(held_history)[kept[4]:])
             for raw, _, _ in self.outcomes[kept[2]:]:
                 self.session.expire(raw)  # its outcome was set in memory only: read the row again
             del self.outcomes[kept[2]:]
@@ -383,10 +381,6 @@ class MailUseCases(ServiceBase):
         """Whether a message of the current batch, decided and not yet written, has ``message_id``."""
         batch = current_batch(self)
         return batch is not None and batch.seen_unwritten(message_id)
-
-    def _unwritten_history(self, query) -> FreshRows | None:
-        batch = current_batch(self)
-        return batch.unwritten_history(query) if batch is not None and batch.history else None
 
     def batch_lookups(self) -> BatchLookups | None:
         """What the current mail batch looked up for all its emails (None outside one, or when it did not)."""
