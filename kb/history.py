@@ -37,6 +37,18 @@ def hold(session: Session, query: Query, lines: list[dict]) -> None:
     session.info.setdefault(HELD, {})[query] = lines
 
 
+def held_so_far(session: Session) -> int:
+    """How many new queries' lines are held now: a mark for ``release_since``."""
+    return len(session.info.get(HELD, ()))
+
+
+def release_since(session: Session, mark: int) -> None:
+    """Give up the lines of the new queries held after ``mark`` (their unit of work, or savepoint, failed)."""
+    held = session.info.get(HELD)
+    if held:
+        release(session, list(held)[mark:])
+
+
 def release(session: Session, queries) -> None:
     """The lines of ``queries`` are written (or given up): later ones are rows of the unit of work again."""
     held = session.info.get(HELD)

@@ -189,15 +189,14 @@ class InboundBatch:
     def savepoint(self) -> Iterator[Session]:
         """One message's savepoint; if it fails, what it left for the batch's end goes with it."""
         held = self.session.info.setdefault(HELD, [])
-        held_history = self.session.info.setdefault(history.HELD, {})
-        kept = len(self.fresh), len(self.history), len(self.outcomes), len(held), len(held_history)
+        kept = len(self.fresh), len(self.history), len(self.outcomes), len(held), history.held_so_far(self.session)
         try:
             with self.session.begin_nested():
                 with self.session.no_autoflush:
                     yield self.session
         except BaseException:
             del self.fresh[kept[0]:], self.history[kept[1]:], held[kept[3]:]
-            history.release(self.session, list(held_history)[kept[4]:])
+            history.release_since(self.session, kept[4])
             for raw, _, _ in self.outcomes[kept[2]:]:
                 self.session.expire(raw)  # its outcome was set in memory only: read the row again
             del self.outcomes[kept[2]:]
