@@ -1,16 +1,17 @@
 """Building the matcher's index: analysed entries in, the flat arrays of ``kb.match_index`` out.
 
 Entries arrive one at a time (the bank may be a generator) and are appended to growable ``array``
-buffers, a few bytes per term occurrence, never kept as objects. ``finish`` then turns the entry-major
-postings into term-major ones with a counting sort and sums each entry's norm, a chunk at a time, so
-that no temporary array is as large as the postings themselves.
+buffers, a few bytes per term occurrence, never kept as objects. Their terms are numbered as they come and
+counted ``COUNTED_ENTRIES`` entries at a time, by sorting the numbers (no counting dictionary per entry).
+``finish`` then turns the entry-major postings into term-major ones with a counting sort and sums each
+entry's norm, a chunk at a time, so that no temporary array is as large as the postings themselves.
 """
 
 from __future__ import annotations
 
 from array import array
 from itertools import accumulate
-from typing import Iterable, Mapping
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -29,6 +30,10 @@ from kb.match_index import (
 CHUNK = 1 << 18
 #: Texts encoded at once into a blob.
 PENDING_TEXTS = 4096
+#: Entries whose term occurrences are held before they are counted.
+COUNTED_ENTRIES = 4096
+#: The most units one term may count in one entry (its count is kept in 16 bits).
+MAX_UNITS = 0xFFFF
 
 
 class TextBlobBuilder:
@@ -73,10 +78,17 @@ class IndexBuilder:
     def __init__(self, unit: float) -> None:
         #: What one count is worth: entries' counts are whole numbers of it, so that they add exactly.
         self._unit = unit
+        #: A question term counts this many answer terms (one unit each).
+        self._question_units = round(1 / unit)
+        if self._question_units * unit != 1.0:
+            raise ValueError("an answer term must weigh one over a whole number of question terms")
         self._terms: dict[str, int] = {}
         self._doc_terms = array("i")
         self._doc_units = array("H")
         self._doc_ends = array("q", [0])
+        # the term occurrences of the entries not counted yet: their numbers, and where each entry's end
+        self._question_ids, self._answer_ids = array("i"), array("i")
+        self._question_ends, self._answer_ends = array("q"), array("q")
         self._texts, self._stems = TextBlobBuilder(), TextBlobBuilder()
         self._languages: dict[str, int] = {}
         self._topic_groups: dict[tuple[str, ...], int] = {}
@@ -84,14 +96,16 @@ class IndexBuilder:
         self._last_versions: tuple[tuple[str, str, str], ...] | None = None
         self._recent: dict[str, int] = {}  # texts of the current Q&A (its versions repeat them)
 
-    def add(self, entry: QAEntry, stem_text: str, counts: Mapping[str, int]) -> None:
-        """One entry, with its question's stems and its term counts in units (in order of first appearance)."""
-        try:
-            self._doc_units.fromlist(list(counts.values()))
-        except OverflowError:
-            raise ValueError("a term counted 65,536 times or more in one entry: the index cannot hold it") from None
-        self._doc_terms.fromlist(_ids(self._terms, counts))
-        self._doc_ends.append(len(self._doc_terms))
+    def add(self, entry: QAEntry, stem_text: str, question_terms: Sequence[str],
+            answer_terms: Sequence[str]) -> None:
+        """One entry: its question's stems, and its terms, each occurrence in the question counting
+        ``1 / unit`` units and each in the answer one. Terms are numbered in order of first appearance."""
+        self._question_ids.fromlist(_ids(self._terms, question_terms))
+        self._answer_ids.fromlist(_ids(self._terms, answer_terms))
+        self._question_ends.append(len(self._question_ids))
+        self._answer_ends.append(len(self._answer_ids))
+        if len(self._question_ends) == COUNTED_ENTRIES:
+            self._count_held()
         self._stems.add(stem_text)
         col = self._columns
         if entry.versions != self._last_versions or not entry.versions:
@@ -112,6 +126,27 @@ class IndexBuilder:
         col["question"].append(self._text(entry.question))
         col["answer"].append(self._text(entry.answer))
 
+    def _count_held(self) -> None:
+        """The held entries' terms counted: each entry's distinct terms (ascending) and their units."""
+        held = len(self._question_ends)
+        if not held:
+            return
+        shift = self._question_units.bit_length()  # a key's low bits carry its occurrence's units
+        question = _keys(self._question_ids, self._question_ends, shift) | self._question_units
+        keys = np.sort(np.concatenate([question, _keys(self._answer_ids, self._answer_ends, shift) | 1]))
+        pair = keys >> shift  # (entry << 32) | term
+        starts = np.flatnonzero(np.diff(pair, prepend=-1))
+        units = np.add.reduceat(keys & ((1 << shift) - 1), starts) if len(keys) else np.zeros(0, np.int64)
+        if len(units) and units.max() > MAX_UNITS:
+            raise ValueError("a term counted 65,536 times or more in one entry: the index cannot hold it")
+        pair = pair[starts]
+        self._doc_terms.frombytes((pair & 0xFFFFFFFF).astype(np.int32).tobytes())
+        self._doc_units.frombytes(units.astype(np.uint16).tobytes())
+        ends = np.cumsum(np.bincount(pair >> 32, minlength=held)) + self._doc_ends[-1]
+        self._doc_ends.frombytes(ends.astype(np.int64).tobytes())
+        for buffer in (self._question_ids, self._answer_ids, self._question_ends, self._answer_ends):
+            del buffer[:]
+
     def _text(self, text: str) -> int:
         index = self._recent.get(text)
         if index is None:
@@ -125,6 +160,7 @@ class IndexBuilder:
         return code
 
     def finish(self) -> tuple[Vocabulary, Postings, EntryStore]:
+        self._count_held()
         n, vocabulary_size = len(self._doc_ends) - 1, len(self._terms)
         doc_indptr = np.frombuffer(self._doc_ends, dtype=np.int64)
         doc_terms = np.frombuffer(self._doc_terms, dtype=np.int32)
@@ -159,6 +195,12 @@ def _ids(table: dict, keys: Iterable) -> list[int]:
             if ids[i] is None:
                 ids[i] = table.setdefault(key, len(table))
     return ids
+
+
+def _keys(ids: array, ends: array, shift: int) -> np.ndarray:
+    """Each held occurrence as ``((entry << 32) | term) << shift``, the entry counted within the held ones."""
+    entry = np.repeat(np.arange(len(ends), dtype=np.int64), np.diff(np.frombuffer(ends, np.int64), prepend=0))
+    return ((entry << 32) | np.frombuffer(ids, np.int32)) << shift
 
 
 def _group_by_term(doc_indptr: np.ndarray, doc_terms: np.ndarray, codes: np.ndarray,

@@ -69,10 +69,8 @@ REMEMBERED_PIECES = 50_000  # about 11 MiB a language at most
 _UNKNOWN = (-1, 0.0, False)
 #: A match resting on a single shared word ("salary") is a coincidence, not an answer.
 MIN_SHARED_TERMS_FOR_GOOD = 2
+#: An answer term counts for this much of a question term (one over a whole number: counts add exactly).
 ANSWER_TERM_WEIGHT = 0.25
-#: A question term counts as this many answer terms (the weight must be one over a whole number).
-ANSWER_UNITS = round(1 / ANSWER_TERM_WEIGHT)
-assert ANSWER_UNITS * ANSWER_TERM_WEIGHT == 1.0
 WEIGHTS = {"lexical": 0.45, "fuzzy": 0.30, "topics": 0.20, "language": 0.05}
 _WEIGHTS = (WEIGHTS["lexical"], WEIGHTS["fuzzy"], WEIGHTS["topics"], WEIGHTS["language"])
 #: Analysed when an index is saved and loaded: a changed tokenizer, stop list or stemmer gives other terms,
@@ -180,11 +178,9 @@ class QAMatcher:
         for entry in entries:
             stems = analyser.stems(entry.question, entry.language)
             # The answer speaks the requester's vocabulary too ("a 16-year-old may work..."), but what the
-            # Q&A is *about* is its question: answer terms count for less. Counted in answer occurrences
-            # (a question term counts ``ANSWER_UNITS`` of them), Counter adds them all at C speed.
-            counts = Counter(analyser.terms(stems, entry.language) * ANSWER_UNITS)
-            counts.update(analyser.stems(entry.answer, entry.language))
-            builder.add(entry, " ".join(stems), counts)
+            # Q&A is *about* is its question: answer terms count for less.
+            builder.add(entry, " ".join(stems), analyser.terms(stems, entry.language),
+                        analyser.stems(entry.answer, entry.language))
         self._setup(*builder.finish(), analyser, confidence)
 
     def _setup(self, vocabulary: Vocabulary, postings: Postings, store: EntryStore, analyser: Analyser,

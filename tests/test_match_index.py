@@ -151,10 +151,27 @@ def test_a_large_bank_is_indexed_a_chunk_at_a_time_to_the_same_index(analyser, m
             for i, q in enumerate(shipped_qas() * 4)]
     whole = QAMatcher(bank, analyser)
     monkeypatch.setattr(match_build, "CHUNK", 64)
+    monkeypatch.setattr(match_build, "COUNTED_ENTRIES", 7)  # terms counted 7 entries at a time: a last short lot
     chunked = QAMatcher(bank, analyser)
-    for name in ("indptr", "docs", "codes", "norms"):
+    for name in ("indptr", "docs", "codes", "norms", "doc_indptr", "doc_terms"):
         assert np.array_equal(getattr(whole._postings, name), getattr(chunked._postings, name))
     assert results(chunked) == results(whole)
+
+
+def test_a_term_counted_in_an_entry_as_often_as_both_question_and_answer_say(analyser):
+    # "overtime" twice in the question (a question word weighs four answer words) and three times in the answer
+    bank = [QAEntry(1, "k1", "Overtime, unpaid overtime?", "Overtime is paid. Overtime is limited, overtime is rare.",
+                    ("working_time",), "en")]
+    matcher = QAMatcher(bank, analyser)
+    term = matcher._vocabulary.ids(["overtim"])[0]
+    postings = matcher._postings
+    assert postings.tf[postings.codes[postings.indptr[term]]] == pytest.approx(match_index.term_frequency(2 + 3 / 4))
+
+
+def test_an_answer_repeating_a_word_more_than_the_index_can_count_is_refused_with_its_reason(analyser):
+    bank = [QAEntry(1, "k1", "Overtime?", "overtime " * 70_000, ("working_time",), "en")]
+    with pytest.raises(ValueError, match="65,536 times"):
+        QAMatcher(bank, analyser)
 
 
 def test_texts_in_any_script_read_back_whole_when_they_are_encoded_a_few_at_a_time(analyser, monkeypatch):
