@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from array import array
 from itertools import accumulate
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -34,6 +34,10 @@ PENDING_TEXTS = 4096
 COUNTED_ENTRIES = 4096
 #: The most units one term may count in one entry (its count is kept in 16 bits).
 MAX_UNITS = 0xFFFF
+#: The columns of ``EntryStore`` that an entry has one value of, in the order ``IndexBuilder`` holds them.
+ENTRY_COLUMNS = ("ids", "language", "topics", "key", "question", "answer", "version_start", "version_count")
+#: Pieces of answers whose term numbers are remembered, per language; then the memory starts afresh.
+REMEMBERED_PIECES = 50_000
 
 
 class TextBlobBuilder:
@@ -89,46 +93,56 @@ class IndexBuilder:
         # the term occurrences of the entries not counted yet: their numbers, and where each entry's end
         self._question_ids, self._answer_ids = array("i"), array("i")
         self._question_ends, self._answer_ends = array("q"), array("q")
+        self._piece_numbers: dict[str, _PieceNumbers] = {}  # per language
         self._texts, self._stems = TextBlobBuilder(), TextBlobBuilder()
         self._languages: dict[str, int] = {}
         self._topic_groups: dict[tuple[str, ...], int] = {}
         self._columns = {c: array("q" if c == "ids" else "i") for c in EntryStore._COLUMNS}
+        #: Each held entry's own columns (``ENTRY_COLUMNS``), until its terms are counted.
+        self._rows: list[tuple[int, ...]] = []
         self._last_versions: tuple[tuple[str, str, str], ...] | None = None
+        self._version_start = 0
         self._recent: dict[str, int] = {}  # texts of the current Q&A (its versions repeat them)
 
-    def add(self, entry: QAEntry, stem_text: str, question_terms: Sequence[str],
-            answer_terms: Sequence[str]) -> None:
-        """One entry: its question's stems, and its terms, each occurrence in the question counting
-        ``1 / unit`` units and each in the answer one. Terms are numbered in order of first appearance."""
+    def add(self, entry: QAEntry, stem_text: str, question_terms: Sequence[str], answer_pieces: Iterable[str],
+            piece_terms: Mapping[str, tuple[str, ...]]) -> None:
+        """One entry: its question's stems, its question's terms, and its answer as pieces of text with
+        the terms of each piece (in the entry's language). An occurrence in the question counts ``1 / unit``
+        units, one in the answer one unit. Terms are numbered in order of first appearance."""
         self._question_ids.fromlist(_ids(self._terms, question_terms))
-        self._answer_ids.fromlist(_ids(self._terms, answer_terms))
+        numbers = self._piece_numbers.get(entry.language)
+        if numbers is None:
+            numbers = self._piece_numbers[entry.language] = _PieceNumbers(piece_terms, self._terms)
+        self._answer_ids.frombytes(b"".join(map(numbers.__getitem__, answer_pieces)))
         self._question_ends.append(len(self._question_ids))
         self._answer_ends.append(len(self._answer_ids))
-        if len(self._question_ends) == COUNTED_ENTRIES:
-            self._count_held()
         self._stems.add(stem_text)
-        col = self._columns
-        if entry.versions != self._last_versions or not entry.versions:
+        versions, text = entry.versions, self._text
+        if versions != self._last_versions or not versions:
             self._recent = {}
-            col["version_start"].append(len(col["version_language"]))
-            for language, question, answer in entry.versions:
-                col["version_language"].append(self._language(language))
-                col["version_question"].append(self._text(question))
-                col["version_answer"].append(self._text(answer))
-            self._last_versions = entry.versions
-        else:
-            col["version_start"].append(col["version_start"][-1])
-        col["version_count"].append(len(entry.versions))
-        col["ids"].append(entry.id)
-        col["language"].append(self._language(entry.language))
-        col["topics"].append(self._topic_groups.setdefault(tuple(entry.topics), len(self._topic_groups)))
-        col["key"].append(self._text(entry.key))
-        col["question"].append(self._text(entry.question))
-        col["answer"].append(self._text(entry.answer))
+            self._version_start = self._add_versions(versions)
+            self._last_versions = versions
+        self._rows.append((entry.id, self._language(entry.language),
+                           self._topic_groups.setdefault(tuple(entry.topics), len(self._topic_groups)),
+                           text(entry.key), text(entry.question), text(entry.answer),
+                           self._version_start, len(versions)))
+        if len(self._rows) == COUNTED_ENTRIES:
+            self._count_held()
+
+    def _add_versions(self, versions: tuple[tuple[str, str, str], ...]) -> int:
+        """The language versions of a new Q&A; where the first is."""
+        col = self._columns
+        start = len(col["version_language"])
+        for language, question, answer in versions:
+            col["version_language"].append(self._language(language))
+            col["version_question"].append(self._text(question))
+            col["version_answer"].append(self._text(answer))
+        return start
 
     def _count_held(self) -> None:
-        """The held entries' terms counted: each entry's distinct terms (ascending) and their units."""
-        held = len(self._question_ends)
+        """The held entries' terms counted (each entry's distinct terms, ascending, and their units), and
+        their own columns written."""
+        held = len(self._rows)
         if not held:
             return
         shift = self._question_units.bit_length()  # a key's low bits carry its occurrence's units
@@ -146,6 +160,9 @@ class IndexBuilder:
         self._doc_ends.frombytes(ends.astype(np.int64).tobytes())
         for buffer in (self._question_ids, self._answer_ids, self._question_ends, self._answer_ends):
             del buffer[:]
+        rows, self._rows = self._rows, []
+        for name, values in zip(ENTRY_COLUMNS, zip(*rows)):
+            self._columns[name].fromlist(list(values))
 
     def _text(self, text: str) -> int:
         index = self._recent.get(text)
@@ -187,7 +204,23 @@ class IndexBuilder:
         return Vocabulary.from_terms(terms), postings, store
 
 
-def _ids(table: dict, keys: Iterable) -> list[int]:
+class _PieceNumbers(dict):
+    """A piece of an answer -> the numbers of its terms as the bytes of an ``array("i")``, worked out on first
+    sight: pieces repeat ("workers,"), so most of an answer is numbered by dictionary look-ups and one
+    ``bytes.join``, at C speed."""
+
+    def __init__(self, piece_terms: Mapping[str, tuple[str, ...]], numbers: dict[str, int]) -> None:
+        super().__init__()
+        self._piece_terms, self._numbers = piece_terms, numbers
+
+    def __missing__(self, piece: str) -> bytes:
+        if len(self) >= REMEMBERED_PIECES:
+            self.clear()
+        numbers = self[piece] = array("i", _ids(self._numbers, self._piece_terms[piece])).tobytes()
+        return numbers
+
+
+def _ids(table: dict, keys: Sequence) -> list[int]:
     """The id of each key in ``table``, new keys numbered on from its size (looked up at C speed first)."""
     ids = list(map(table.get, keys))
     if None in ids:

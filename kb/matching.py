@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import snowballstemmer
@@ -112,10 +112,19 @@ class Analyser:
         """The stems of the text's content words, in order. A text is read a piece (between white space) at a
         time, and the stems of each piece are remembered: pieces repeat far more than texts do ("workers,"),
         so most of a large bank is read by dictionary look-ups at C speed."""
+        return list(chain.from_iterable(map(self.piece_stems(language).__getitem__, self.pieces(text))))
+
+    @staticmethod
+    def pieces(text: str) -> list[str]:
+        """The pieces of a text, between white space, that ``piece_stems`` reads."""
+        return elide(text).split()
+
+    def piece_stems(self, language: str) -> Mapping[str, tuple[str, ...]]:
+        """A piece of text in ``language`` -> the stems of its content words (remembered)."""
         pieces = self._pieces.get(language)
         if pieces is None:
             pieces = self._pieces[language] = _PieceStems(self._stem_words(language))
-        return list(chain.from_iterable(map(pieces.__getitem__, elide(text).split())))
+        return pieces
 
     def _stem_words(self, language: str):
         stemmer = self._stemmers.get(language)
@@ -180,7 +189,7 @@ class QAMatcher:
             # The answer speaks the requester's vocabulary too ("a 16-year-old may work..."), but what the
             # Q&A is *about* is its question: answer terms count for less.
             builder.add(entry, " ".join(stems), analyser.terms(stems, entry.language),
-                        analyser.stems(entry.answer, entry.language))
+                        analyser.pieces(entry.answer), analyser.piece_stems(entry.language))
         self._setup(*builder.finish(), analyser, confidence)
 
     def _setup(self, vocabulary: Vocabulary, postings: Postings, store: EntryStore, analyser: Analyser,

@@ -146,13 +146,17 @@ def test_entries_are_a_read_only_sequence(matcher):
         entries[len(expected)]
 
 
-def test_a_large_bank_is_indexed_a_chunk_at_a_time_to_the_same_index(analyser, monkeypatch):
+@pytest.mark.parametrize("lots", [None, 4], ids=["a short last lot", "lots that fill the bank exactly"])
+def test_a_large_bank_is_indexed_a_chunk_at_a_time_to_the_same_index(analyser, monkeypatch, lots):
     bank = [QAEntry(i, f"q{i}", q["question"] + f" case {i}", q["answer"], tuple(q["topics"]), q["language"])
             for i, q in enumerate(shipped_qas() * 4)]
     whole = QAMatcher(bank, analyser)
     monkeypatch.setattr(match_build, "CHUNK", 64)
-    monkeypatch.setattr(match_build, "COUNTED_ENTRIES", 7)  # terms counted 7 entries at a time: a last short lot
+    # entries' terms counted a few entries at a time
+    monkeypatch.setattr(match_build, "COUNTED_ENTRIES", len(bank) // lots if lots else 5)
+    assert lots or len(bank) % 5
     chunked = QAMatcher(bank, analyser)
+    assert list(chunked.entries) == list(whole.entries) == bank
     for name in ("indptr", "docs", "codes", "norms", "doc_indptr", "doc_terms"):
         assert np.array_equal(getattr(whole._postings, name), getattr(chunked._postings, name))
     assert results(chunked) == results(whole)
