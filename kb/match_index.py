@@ -179,10 +179,11 @@ class Postings:
         order (``bincount`` adds in array order): the same floating-point steps as adding per-term arrays.
         """
         ids = np.asarray(term_ids, dtype=np.int64)
-        starts, ends = self.indptr[ids].tolist(), self.indptr[ids + 1].tolist()
-        docs = np.concatenate([self.docs[s:e] for s, e in zip(starts, ends)])
-        codes = np.concatenate([self.codes[s:e] for s, e in zip(starts, ends)])
-        lengths = [e - s for s, e in zip(starts, ends)]
+        starts = self.indptr[ids]
+        lengths = self.indptr[ids + 1] - starts
+        # the positions of the terms' postings, one range after another
+        positions = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
+        docs, codes = self.docs[positions], self.codes[positions]
         # each posting's idf * tf (its term's idf, its own count), over its entry's norm
         weights = np.asarray(idfs).repeat(lengths) * self.tf[codes] / self.norms[docs]
         scores = np.bincount(docs, weights=np.asarray(scales).repeat(lengths) * weights, minlength=len(self.norms))
