@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -214,10 +215,10 @@ class LanguageDetector:
         """The script most of ``text``'s letters are in, when none of the helpdesk's languages uses it."""
         own = {SCRIPTS.get(code, "LATIN") for code in self.supported}
         counts: dict[str, int] = {}
-        for ch in text:
+        for ch, times in Counter(text).items():  # each distinct character once, in order of first appearance
             if ch.isalpha():
                 script = _script(ch)
-                counts[script] = counts.get(script, 0) + 1
+                counts[script] = counts.get(script, 0) + times
         letters = sum(counts.values())
         if not letters:
             return None
@@ -234,7 +235,7 @@ class LanguageDetector:
             _, (other_code, other_p) = self.scores(text)
             return LanguageGuess(other_code if other_code != "und" else foreign.lower(), other_p, False,
                                  reason=f"written in {foreign.lower()} script")
-        if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
+        if sum(map(str.isalpha, text)) < MIN_LETTERS:
             return LanguageGuess(fallback, 0.0, True, confident=False, reason="too short to tell")
         mine, (other_code, other_p) = self.scores(text)
         words = words_of(text)

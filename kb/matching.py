@@ -288,7 +288,8 @@ class QAMatcher:
         singles = [t for t in query_weights if " " not in t and not t.startswith(PREFIX)]
         single_of = {known[t]: t for t in singles}  # term id -> the query's single word
         query_concepts = {known[t] for t in query_weights if t.startswith(PREFIX)}
-        known_mass = sum(idf[t] for t in singles)
+        single_idf = [(t, idf[t]) for t in singles]  # read for each match: once
+        known_mass = sum(v for _, v in single_idf)
         query_mass = known_mass + unknown * self._max_idf or 1.0
         total, lexical, fuzzy = rerank.total, rerank.lexical, rerank.fuzzy
         matches = []
@@ -297,7 +298,7 @@ class QAMatcher:
             doc_terms = set(self._postings.terms_of(doc))
             shared = tuple(sorted(single_of[j] for j in doc_terms.intersection(single_of)))
             shared_set, question_stems = set(shared), set(stem_texts[i].split())
-            missing = [idf[t] for t in singles if t not in shared_set]
+            missing = [v for t, v in single_idf if t not in shared_set]
             concepts = doc_terms & self._concept_terms  # a question's: answers add only single words
             features = MatchFeatures(
                 lexical=lexical[i], fuzzy=fuzzy[i] / 100.0, topics=overlap_of[groups[i]],
@@ -309,7 +310,7 @@ class QAMatcher:
                 rank=float(rank), unexplained=unknown * self._max_idf / query_mass,
                 # the share of the question's concepts the query names too (1.0: the question has none)
                 question_concepts=len(concepts & query_concepts) / len(concepts) if concepts else 1.0,
-                query_in_question=sum(idf[t] for t in singles if t in question_stems) / query_mass,
+                query_in_question=sum(v for t, v in single_idf if t in question_stems) / query_mass,
                 missing_specific=max(missing + [self._max_idf if unknown else 0.0]) / self._max_idf)
             if self.confidence is not None:
                 probability = self.confidence.probability(features)

@@ -8,7 +8,6 @@ test and its result stored as the specialist's explanation. The service layer
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Sequence
@@ -56,13 +55,15 @@ class TriageDecision:
         return tuple(t for t in self.topics if t.selected)
 
     def explanation(self) -> dict:
-        """A JSON record of the decision, stored with the query (lists, not tuples, as after a reload)."""
-        return json.loads(json.dumps({
+        """A JSON record of the decision, stored with the query: plain values only, lists and not tuples, as
+        after a reload (built so, not by a round trip through ``json``)."""
+        return {
             "language": self.language,
             "manual_triage": self.manual_triage,
             # Flat values: their fields as they stand (``asdict``'s deep copies cost more than the rest).
-            "topics": [vars(t) for t in self.topics],
-            "routes": [{**vars(r), "due_date": r.due_date.isoformat()} for r in self.routes],
+            "topics": [{**vars(t), "evidence": list(t.evidence)} for t in self.topics],
+            "routes": [{**vars(r), "focal_points": list(r.focal_points), "due_date": r.due_date.isoformat()}
+                       for r in self.routes],
             "matches": [
                 {"qa_id": m.entry.id, "qa_key": m.entry.key, "question": m.entry.question, "score": m.score,
                  "lexical": m.lexical, "fuzzy": m.fuzzy, "shared_terms": list(m.shared_terms), "good": m.good,
@@ -70,7 +71,7 @@ class TriageDecision:
                 for m in self.matches
             ],
             "reasons": list(self.reasons),
-        }))
+        }
 
 
 def choose_topics(scores: list[TopicScore], policy: HelpdeskPolicy, language: str) -> tuple[TopicFinding, ...]:

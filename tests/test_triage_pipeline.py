@@ -222,3 +222,34 @@ def test_email_requester_gets_an_acknowledgement_in_their_language(helpdesk):
 def test_cli_query_gets_no_acknowledgement_email(helpdesk):
     report = helpdesk.service.submit_query(QuerySubmission(text="What is a living wage?", channel=Channel.CLI))
     assert outbox(helpdesk, report.reference, OutboxKind.ACKNOWLEDGEMENT) == []
+
+
+def _plain(value) -> bool:
+    """Only what JSON gives back: dicts with string keys, lists, strings, numbers, booleans, None."""
+    if isinstance(value, dict):
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if type(value) is list:
+        return all(_plain(v) for v in value)
+    return value is None or type(value) in (str, int, float, bool)
+
+
+def test_the_triage_record_stored_with_a_query_is_what_a_reload_gives_back(service):
+    import json
+
+    from kb.triage import triage
+
+    texts = [("Can we employ 16-year-olds in our packaging plant in Ghana?", "en"),
+             ("Quel est le salaire minimum pour nos ouvriers au Maroc ? Les heures supplémentaires sont-elles "
+              "payées ?", "fr"),
+             ("¿Qué debe incluir una política contra el acoso sexual en el trabajo?", "es"),
+             ("What is the best way to calculate the carbon footprint of our trucks?", "en")]
+    with service.unit_of_work() as session:
+        matcher = service.matcher(session)
+    for text, language in texts:
+        decision = triage(text, language=language, policy=service.policy, model=service.model, matcher=matcher,
+                          calendar=service.calendar, reference="HD-2026-0001", received=date(2026, 3, 2),
+                          target_reply_date=date(2026, 3, 16))
+        record = decision.explanation()
+        assert _plain(record), record
+        assert record == json.loads(json.dumps(record))
+        assert record["topics"] and record["reasons"]
