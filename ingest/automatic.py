@@ -125,8 +125,13 @@ def _first(msg: EmailMessage, name: str) -> str | None:
 
 
 def _has(msg: EmailMessage, name: str) -> bool:
-    name = name.lower()
-    return any(key.lower() == name for key in msg.keys())
+    return _first_present(msg, (name,)) is not None
+
+
+def _first_present(msg: EmailMessage, names) -> str | None:
+    """The first of ``names``, in their order, that ``msg`` has a header of (names compared without case)."""
+    present = {key.lower() for key in msg.keys()}
+    return next((name for name in names if name.lower() in present), None)
 
 
 def _local_part(address: str | None) -> str:
@@ -285,9 +290,9 @@ def _spam_verdict(msg: EmailMessage) -> str | None:
 
 
 def _challenge(msg: EmailMessage, sender: str | None, subject: str) -> str | None:
-    for name in CHALLENGE_HEADERS:
-        if _has(msg, name):
-            return f"challenge-response ({name} header)"
+    name = _first_present(msg, CHALLENGE_HEADERS)
+    if name is not None:
+        return f"challenge-response ({name} header)"
     if (_first(msg, "X-Delivery-Agent") or "").upper().startswith("TMDA"):
         return "challenge-response (TMDA)"
     if sender and CHALLENGE_DOMAINS.search(sender):
@@ -302,9 +307,9 @@ def _auto_reply(msg: EmailMessage, subject: str) -> str | None:
     auto = _first(msg, "Auto-Submitted")
     if auto is not None and not auto.lower().startswith("no"):
         return f"Auto-Submitted: {auto[:40]}"
-    for name in AUTO_HEADERS:
-        if _has(msg, name):
-            return f"{name} header"
+    name = _first_present(msg, AUTO_HEADERS)
+    if name is not None:
+        return f"{name} header"
     precedence = (_first(msg, "Precedence") or "").lower()
     if precedence.startswith("auto_reply"):
         return "Precedence: auto_reply"
@@ -320,9 +325,9 @@ def _bulk(msg: EmailMessage) -> str | None:
     precedence = (_first(msg, "Precedence") or "").lower()
     if precedence.startswith(("bulk", "list", "junk")):
         return f"Precedence: {precedence[:20]}"
-    for name in BULK_HEADERS:
-        if _has(msg, name):
-            return f"mailing list or newsletter ({name} header)"
+    name = _first_present(msg, BULK_HEADERS)
+    if name is not None:
+        return f"mailing list or newsletter ({name} header)"
     delivered = " ".join(v for k, v in msg.raw_items() if k.lower() == "delivered-to")
     if "mailing list" in delivered.lower():
         return "ezmlm mailing list (Delivered-To: mailing list)"
