@@ -34,8 +34,6 @@ PENDING_TEXTS = 4096
 COUNTED_ENTRIES = 4096
 #: The most units one term may count in one entry (its count is kept in 16 bits).
 MAX_UNITS = 0xFFFF
-#: The columns of ``EntryStore`` that an entry has one value of, in the order ``IndexBuilder`` holds them.
-ENTRY_COLUMNS = ("ids", "language", "topics", "key", "question", "answer", "version_start", "version_count")
 #: Pieces of answers whose term numbers are remembered, per language; then the memory starts afresh.
 REMEMBERED_PIECES = 50_000
 
@@ -98,7 +96,7 @@ class IndexBuilder:
         self._languages: dict[str, int] = {}
         self._topic_groups: dict[tuple[str, ...], int] = {}
         self._columns = {c: array("q" if c == "ids" else "i") for c in EntryStore._COLUMNS}
-        #: Each held entry's own columns (``ENTRY_COLUMNS``), until its terms are counted.
+        #: Each held entry's own columns (``EntryStore._ENTRY_COLUMNS``, in order), until its terms are counted.
         self._rows: list[tuple[int, ...]] = []
         self._last_versions: tuple[tuple[str, str, str], ...] | None = None
         self._version_start = 0
@@ -161,7 +159,7 @@ class IndexBuilder:
         for buffer in (self._question_ids, self._answer_ids, self._question_ends, self._answer_ends):
             del buffer[:]
         rows, self._rows = self._rows, []
-        for name, values in zip(ENTRY_COLUMNS, zip(*rows)):
+        for name, values in zip(EntryStore._ENTRY_COLUMNS, zip(*rows)):
             self._columns[name].fromlist(list(values))
 
     def _text(self, text: str) -> int:

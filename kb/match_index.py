@@ -236,6 +236,8 @@ class EntryStore:
 
     _COLUMNS = ("ids", "language", "topics", "key", "question", "answer", "version_start", "version_count",
                 "version_language", "version_question", "version_answer")
+    #: The columns with one value per entry (the others have one per language version).
+    _ENTRY_COLUMNS = _COLUMNS[:8]
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {**{f"entry_{c}": getattr(self, c) for c in self._COLUMNS},
@@ -310,7 +312,7 @@ def check_index(arrays: Mapping[str, np.ndarray], vocabulary: Vocabulary, postin
         and len(postings.is_concept) == terms and len(postings.doc_indptr) == n + 1 and len(postings.norms) == n
         and len(store.stems) == n and int(postings.indptr[-1]) == len(postings.docs) == len(postings.codes)
         and int(postings.doc_indptr[-1]) == len(postings.doc_terms)
-        and all(len(getattr(store, c)) == n for c in EntryStore._COLUMNS[:8])
+        and all(len(getattr(store, c)) == n for c in EntryStore._ENTRY_COLUMNS)
         and len(store.version_language) == len(store.version_question) == len(store.version_answer)
         and within(vocabulary.order, terms) and within(postings.docs, n) and within(postings.doc_terms, terms)
         and within(postings.codes, len(postings.tf)) and within(store.language, len(store.languages))

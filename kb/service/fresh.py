@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from kb import history
 from kb.db import insert_rows, insert_rows_taking_ids
 from kb.models import Consultation, Draft, OutboxKind, OutboxMessage, Query, QueryEvent, QueryTopic
 
@@ -34,11 +35,12 @@ class FreshRows:
     @staticmethod
     def write_histories(session: Session, fresh: list[tuple[Query, FreshRows]]) -> None:
         """Insert the history lines of the new queries in ``fresh`` (written: they have their ids), in order, in
-        one statement; before any line recorded for them after these (the caller then lets later lines be rows
-        of the unit of work: ``kb.history.release``)."""
+        one statement; before any line recorded for them after these, which are rows of the unit of work again
+        (``kb.history.release``)."""
         lines = [{**r, "query_id": query.id} for query, rows in fresh for r in rows.events]
         if lines:
             insert_rows(session, QueryEvent.__table__, lines)
+        history.release(session, [query for query, _ in fresh])
         for query, _ in fresh:
             if query in session:
                 session.expire(query, ["events"])

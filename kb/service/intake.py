@@ -170,7 +170,6 @@ class IntakeUseCases(ServiceBase):
         if batch is None:
             insert_new(session, [requester, query, message])  # the query has its id
             FreshRows.write_histories(session, [(query, fresh)])
-            history.release(session, [query])
             FreshRows.write(session, [(query, fresh)])
         else:
             hold_new(session, [requester, query, message])

@@ -175,7 +175,6 @@ class InboundBatch:
         insert_held(self.session)
         if self.history:
             FreshRows.write_histories(self.session, self.history)
-            history.release(self.session, [query for query, _ in self.history])
             self.history.clear()
         if self.outcomes:
             for raw, change, message in self.outcomes:
