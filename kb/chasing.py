@@ -59,7 +59,7 @@ from sqlalchemy.orm import Session, aliased
 
 from kb.calendar import DueDateCalendar, day_start
 from kb.chase_messages import compose, feedback_reminder
-from kb.db import insert_rows, update_rows
+from kb.bulk import insert_rows, update_rows
 from kb.digest import digest_listing
 from kb.models import (
     OPEN_STATUSES,

@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from kb import lifecycle
-from kb.db import add_to
+from kb.bulk import add_to
 from kb.intake import QueryRejectedError, QuerySubmission, check_submission
 from kb.models import (
     Attachment,

@@ -8,10 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from kb.db import (
-    insert_new, insert_rows, insert_rows_taking_ids, make_engine, migrate, session_factory, store_now, unit_of_work,
-    update_rows,
-)
+from kb.bulk import insert_new, insert_rows, insert_rows_taking_ids, store_now, update_rows
+from kb.db import make_engine, migrate, session_factory, unit_of_work
 from kb.models import (
     Channel, Direction, Message, OutboxKind, OutboxMessage, Query, QueryEvent, QueryStatus, RawEmail, Requester,
 )

@@ -3,12 +3,13 @@ outbox rows (``FreshRows``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from kb import history
-from kb.db import insert_rows, insert_rows_taking_ids
+from kb.bulk import insert_rows, insert_rows_taking_ids
 from kb.models import Consultation, Draft, OutboxKind, OutboxMessage, Query, QueryEvent, QueryTopic
 
 
@@ -64,7 +65,8 @@ class FreshRows:
             if query in session:
                 session.expire(query, ["topics", "consultations", "drafts"])
 
-    def acknowledgements_to(self, address: str) -> int:
-        """How many acknowledgements to ``address`` (lower case) these rows queue."""
-        return sum(1 for row, _ in self.outbox
-                   if row["kind"] is OutboxKind.ACKNOWLEDGEMENT and address in row["recipients"])
+    def acknowledged_addresses(self) -> Iterator[str]:
+        """The addresses these rows acknowledge: each recipient of each acknowledgement, once per acknowledgement."""
+        for row, _ in self.outbox:
+            if row["kind"] is OutboxKind.ACKNOWLEDGEMENT:
+                yield from set(row["recipients"])

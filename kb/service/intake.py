@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kb import history, lifecycle
-from kb.db import hold_new, insert_new
+from kb.bulk import hold_new, insert_new
 from kb.feedback import read_rating
 from kb.intake import CheckedSubmission, QuerySubmission, check_submission
 from kb.models import (
@@ -128,7 +128,7 @@ class IntakeUseCases(ServiceBase):
             needs_manual_triage=False, triage=decision.explanation(), referred_by=referred_by,
         )
         # Not through the backref: nothing of the requester's (stored, perhaps) refers to the new query, which
-        # a mail batch writes later (``kb.db.hold_new``).
+        # a mail batch writes later (``kb.bulk.hold_new``).
         set_committed_value(query, "requester", requester)
         session.add(query)
         fresh = FreshRows()
@@ -174,7 +174,7 @@ class IntakeUseCases(ServiceBase):
         else:
             hold_new(session, [requester, query, message])
             batch.history.append((query, fresh))
-            batch.fresh.append((query, fresh))
+            batch.add_fresh(query, fresh)
 
     def _batch_matcher(self, session: Session):
         """The Q&A matcher; inside a mail batch the bank's revision is checked once for the whole batch."""

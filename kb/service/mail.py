@@ -12,6 +12,7 @@ pass" forever, and one bad message never holds up the others.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -24,10 +25,11 @@ from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kb import history
-from kb.db import HELD, hold_write_lock, insert_held, is_held, store_later, store_now, write_stored
+from kb.bulk import HELD, held_objects, insert_held, is_held, store_later, store_now, write_stored
+from kb.db import hold_write_lock
 from kb.inbound import PENDING, InboundEmail, InboundResult, Outcome, decide
 from kb.mail_batch import BatchLookups
-from kb.models import Channel, OutboxKind, OutboxMessage, RawEmail, Requester
+from kb.models import Channel, OutboxKind, OutboxMessage, Query, RawEmail, Requester
 from kb.outbox import queue
 from kb.privacy import audit
 from kb.references import ReservedNumbers, bump
@@ -89,7 +91,7 @@ class InboundBatch:
     and what its new queries bring (a new requester, the query, its message,
     attachments, history, topics, consultations, draft, outbox rows) and its
     emails' outcomes are written at its end, one statement per table: the new
-    objects are held out of the session meanwhile (``kb.db.hold_new``). Held
+    objects are held out of the session meanwhile (``kb.bulk.hold_new``). Held
     rows are written sooner only outside any message's savepoint, before a
     message that replies to an earlier email (``write_unwritten``); a message
     that fails takes what it held out with its savepoint.
@@ -104,10 +106,12 @@ class InboundBatch:
     #: the batch's end: one statement per table for the batch instead of one per query. A message that
     #: fails takes its own out with its savepoint.
     fresh: list = field(default_factory=list)
+    #: How many acknowledgements the new queries in ``fresh`` queue to each address (the mail-loop guard's count).
+    acknowledged: Counter = field(default_factory=Counter)
     #: What every email of the batch would ask the store, asked once for all of them (``kb.mail_batch``).
     lookups: BatchLookups | None = None
     #: The new queries whose history lines (``FreshRows.events``, the mail system's notes included) are not
-    #: written yet, and the decided messages' outcomes (``kb.db.store_later``; with the held message each
+    #: written yet, and the decided messages' outcomes (``kb.bulk.store_later``; with the held message each
     #: became): written with the held objects (``write_unwritten``).
     history: list = field(default_factory=list)
     outcomes: list = field(default_factory=list)
@@ -158,6 +162,11 @@ class InboundBatch:
         finally:
             outside.close()
 
+    def add_fresh(self, query: Query, rows: FreshRows) -> None:
+        """A new query's rows, to be written at the batch's end."""
+        self.fresh.append((query, rows))
+        self.acknowledged.update(rows.acknowledged_addresses())
+
     def seen_unwritten(self, message_id: str) -> bool:
         """Whether a message decided in the batch, not yet written, has ``message_id`` (and was not quarantined)."""
         return any(change.columns.get("message_id_header") == message_id
@@ -187,14 +196,18 @@ class InboundBatch:
     @contextmanager
     def savepoint(self) -> Iterator[Session]:
         """One message's savepoint; if it fails, what it left for the batch's end goes with it."""
-        held = self.session.info.setdefault(HELD, [])
+        held = held_objects(self.session)
         kept = len(self.fresh), len(self.history), len(self.outcomes), len(held), history.held_so_far(self.session)
         try:
             with self.session.begin_nested():
                 with self.session.no_autoflush:
                     yield self.session
         except BaseException:
-            del self.fresh[kept[0]:], self.history[kept[1]:], held[kept[3]:]
+            if len(self.fresh) > kept[0]:
+                del self.fresh[kept[0]:]
+                self.acknowledged = Counter(a for _, rows in self.fresh for a in rows.acknowledged_addresses())
+            del self.history[kept[1]:]
+            held.truncate(kept[3])
             history.release_since(self.session, kept[4])
             for raw, _, _ in self.outcomes[kept[2]:]:
                 self.session.expire(raw)  # its outcome was set in memory only: read the row again
@@ -391,8 +404,7 @@ class MailUseCases(ServiceBase):
         batch = current_batch(self)
         if batch is None:
             return 0
-        address = address.lower()
-        return sum(rows.acknowledgements_to(address) for _, rows in batch.fresh)
+        return batch.acknowledged[address.lower()]
 
     # ------------------------------------------------------------- quarantine
     def quarantined(self, reader: str | None = None, channel: str = "cli") -> list[QuarantinedEmail]:
