@@ -267,10 +267,10 @@ class QueryEvent(Base):
 
 class QueryTopic(Base):
     __tablename__ = "query_topic"
-    __table_args__ = (UniqueConstraint("query_id", "topic_code"),)
+    __table_args__ = (UniqueConstraint("query_id", "topic_code"),)  # also the index of a query's topics
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    query_id: Mapped[int] = mapped_column(ForeignKey("query.id"), index=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("query.id"))
     topic_code: Mapped[str] = mapped_column(String(64), index=True)
     confidence: Mapped[Optional[float]] = mapped_column(Float)
     source: Mapped[TopicSource] = mapped_column(_enum(TopicSource))
@@ -284,10 +284,10 @@ class Consultation(Base):
     """A department asked for its input on a query."""
 
     __tablename__ = "consultation"
-    __table_args__ = (UniqueConstraint("query_id", "department_code"),)
+    __table_args__ = (UniqueConstraint("query_id", "department_code"),)  # also the index of a query's consultations
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    query_id: Mapped[int] = mapped_column(ForeignKey("query.id"), index=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("query.id"))
     department_code: Mapped[str] = mapped_column(String(64), index=True)
     reason: Mapped[str] = mapped_column(String(200))
     requested_at: Mapped[datetime]
@@ -376,7 +376,7 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[OutboxKind] = mapped_column(_enum(OutboxKind))  # indexed with the time: ix_outbox_kind_created
     channel: Mapped[Channel] = mapped_column(_enum(Channel))
-    query_id: Mapped[Optional[int]] = mapped_column(ForeignKey("query.id"), index=True)
+    query_id: Mapped[Optional[int]] = mapped_column(ForeignKey("query.id"))  # indexed with the kind and time
     consultation_id: Mapped[Optional[int]] = mapped_column(ForeignKey("consultation.id"))
     recipients: Mapped[list[Any]] = mapped_column(default=list)
     subject: Mapped[str] = mapped_column(String(300), default="")
@@ -385,11 +385,11 @@ class OutboxMessage(Base):
     #: Fixed when queued, so a retried send carries the same Message-ID and replies thread to it.
     email_message_id: Mapped[Optional[str]] = mapped_column(String(400), index=True)
     created_at: Mapped[datetime]
-    due_at: Mapped[datetime] = mapped_column(index=True)
+    due_at: Mapped[datetime]  # the rows waiting to be sent are indexed by it: ix_outbox_waiting
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_attempt_at: Mapped[Optional[datetime]]
     last_error: Mapped[Optional[str]] = mapped_column(Text)
-    sent_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    sent_at: Mapped[Optional[datetime]]
     failed_at: Mapped[Optional[datetime]]
 
     query: Mapped[Optional[Query]] = relationship()
@@ -576,7 +576,13 @@ _UNANSWERED_INPUT = Consultation.input_received_at.is_(None)
 Index("ix_consultation_unanswered", Consultation.query_id, Consultation.due_date, Consultation.id,
       postgresql_where=_UNANSWERED_INPUT, sqlite_where=_UNANSWERED_INPUT)
 Index("ix_clearance_awaited", Clearance.due_date, postgresql_where=_AWAITED_CLEARANCE, sqlite_where=_AWAITED_CLEARANCE)
-Index("ix_outbox_failed_at", OutboxMessage.failed_at)
+# The outbox rows waiting to be sent, in the order the sender claims them (kb.outbox.claim_due), and the rows
+# that failed, by query (chasing and the digest): partial, so a row gone is in neither, and a new row in one.
+_WAITING = OutboxMessage.sent_at.is_(None) & OutboxMessage.failed_at.is_(None)
+_FAILED = OutboxMessage.failed_at.is_not(None)
+Index("ix_outbox_waiting", OutboxMessage.channel, OutboxMessage.due_at, OutboxMessage.id,
+      postgresql_where=_WAITING, sqlite_where=_WAITING)
+Index("ix_outbox_failed", OutboxMessage.query_id, OutboxMessage.id, postgresql_where=_FAILED, sqlite_where=_FAILED)
 # The mail-loop guard: a requester's acknowledgements of the last day, found through their queries; the other
 # automatic notices of the last day, by kind and time (not every one ever sent). The kind alone is its prefix.
 Index("ix_outbox_query_kind", OutboxMessage.query_id, OutboxMessage.kind, OutboxMessage.created_at)
