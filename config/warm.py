@@ -43,6 +43,7 @@ PRELOADED = (
     "py3langid", "ingest.folder_copies", "web.charts", "web.report_file",
     # the command groups (``config.cli`` itself is imported by each fork: its consoles are the caller's)
     "config.cli_accounts", "config.cli_privacy", "config.cli_qa", "config.cli_quality", "config.cli_report",
+    "config.cli_running",
 )
 #: Texts whose reading readies the country names and place index in the three languages.
 WARM_TEXTS = ("Overtime at our supplier in Ghana, as in Viet Nam.", "Nos fournisseurs au Maroc et au Pérou.",
