@@ -225,7 +225,7 @@ def side_by_side(dovecot: Dovecot, messages: list[bytes], folder: Path, rounds: 
     if theirs:
         peer_rate = statistics.median(theirs)
         label = f"django-helpdesk 2.6.1 get_email on {store_name} (no triage):"
-        print(f"{label:70}{peer_rate:8,.0f} msg/s (median of {rounds})  -> ours is {mine / peer_rate:.1f}x")
+        print(f"{label:70}{peer_rate:8,.0f} msg/s (median of {rounds})  -> ours is {mine / peer_rate:.2f}x")
 
 
 def postgres_server() -> str:
@@ -267,7 +267,7 @@ def main() -> None:
                 if workers == 1:
                     print(f"PostgreSQL, fetcher alone (stored):            {fetch_rate:8,.0f} msg/s")
                     one = rate
-                vs = f", {rate / one:.1f}x one worker" if workers > 1 and one else ""
+                vs = f", {rate / one:.2f}x one worker" if workers > 1 and one else ""
                 print(f"PostgreSQL, processing by {workers} worker process(es): {rate:8,.0f} msg/s  "
                       f"({handled} done{vs})")
             drop_postgres("helpdesk_bench_1", "helpdesk_bench_2")
