@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from functools import cache
 
 from classifier.stopwords import ALL as FUNCTION_WORDS
+from kb.letter_frame import is_contact_line, letter_frame
 from kb.letter_patterns import EMAIL, URL
 from kb.models import RequesterType
-from kb.places import is_contact_line, letter_frame
 
 __all__ = ["FREE_MAIL_DOMAINS", "OrganisationSuggestion", "is_free_mail", "suggest_organisation"]
 
@@ -311,7 +311,7 @@ def _matches_domain(line: str, label: str) -> bool:
 def _signature_lines(text: str) -> list[str]:
     """The signature's lines, the sign-off line itself left out.
 
-    Without a sign-off :func:`kb.places.letter_frame` knows, the last paragraph stands for the
+    Without a sign-off :func:`kb.letter_frame.letter_frame` knows, the last paragraph stands for the
     signature when it is a few short lines ("Salutations syndicales,\nPaul Martin\nFédération...").
     """
     frame = letter_frame((text or "").replace("\r\n", "\n").replace("\r", "\n"))
