@@ -137,9 +137,12 @@ class IntakeUseCases(ServiceBase):
         for kind, detail in self._locate(query, requester, checked.text, sub.email):
             self.record_event(session, query, kind, detail, at=received)
         lifecycle.begin(query)
-        inbound = Message(query=query, **{
+        inbound = Message(**{
             **dict(direction=Direction.IN, channel=sub.channel, at=received, sender=sub.email, subject=sub.subject,
                    body=checked.text, telegram_chat_id=sub.telegram_chat_id), **(message or {})})
+        # Both sides set as loaded values: the backref's events and cascade cost more than the message's making.
+        set_committed_value(inbound, "query", query)
+        set_committed_value(query, "messages", [inbound])
         session.add(inbound)
         self._record_decision(session, query, decision, now, hold=sub.hold_for_release, fresh=fresh)
         if sub.channel is Channel.EMAIL and requester.email and acknowledge:
