@@ -7,169 +7,60 @@ rows (not as text inside other rows) and nothing is ever deleted: statuses and
 timestamps record what happened.
 
 Times are stored in UTC; ``UTCDateTime`` makes SQLite and PostgreSQL return the
-same timezone-aware values.
+same timezone-aware values. It, ``Base`` and the value enums are in ``kb.model_types``;
+the store's own bookkeeping (accounts, where the channels stand, store facts) is in
+``kb.state_models``. Both are re-exported here: ``from kb.models import X`` reaches them all,
+and importing this module registers every table.
 """
 
 from __future__ import annotations
 
-import enum
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any, Optional
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     Date,
-    DateTime,
-    Enum,
     Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kb.model_types import (
+    NAMING,
+    OPEN_STATUSES,
+    AccountRole,
+    Base,
+    Channel,
+    Direction,
+    OutboxKind,
+    QAOrigin,
+    QueryStatus,
+    RequesterType,
+    TopicSource,
+    UTCDateTime,
+    enum_column,
+)
+from kb.state_models import Account, ChatSession, LoginAttempt, MailboxState, ProcessedUpdate, StoreFact
 
-class UTCDateTime(TypeDecorator):
-    """Aware UTC datetimes in, aware UTC datetimes out, whatever the backend."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: Optional[datetime], dialect) -> Optional[datetime]:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; use timezone-aware UTC times")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-    def process_result_value(self, value: Optional[datetime], dialect) -> Optional[datetime]:
-        return None if value is None else value.replace(tzinfo=timezone.utc)
-
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
-
-
-class RequesterType(str, enum.Enum):
-    MANAGEMENT = "management"
-    WORKERS = "workers"
-    EMPLOYERS_ORGANISATION = "employers_organisation"
-    GOVERNMENT = "government"
-    OTHER = "other"
-
-
-class Channel(str, enum.Enum):
-    EMAIL = "email"
-    TELEGRAM = "telegram"
-    CLI = "cli"
-
-
-class QueryStatus(str, enum.Enum):
-    """Where a query stands in its life cycle; ``kb.lifecycle`` is the only code that changes it."""
-
-    NEW = "new"
-    MANUAL_TRIAGE = "manual_triage"
-    #: Confidential by the requester's wish: not routed until the specialist releases it.
-    HELD = "held"
-    ROUTED = "routed"
-    AWAITING_INPUTS = "awaiting_inputs"
-    DRAFT_READY = "draft_ready"
-    ANSWERED = "answered"
-    REOPENED = "reopened"
-    CLOSED = "closed"
-
-
-#: Statuses of a query that still needs work (it can be chased, reviewed, answered).
-OPEN_STATUSES = (QueryStatus.NEW, QueryStatus.MANUAL_TRIAGE, QueryStatus.HELD, QueryStatus.ROUTED, QueryStatus.AWAITING_INPUTS,
-                 QueryStatus.DRAFT_READY, QueryStatus.REOPENED)
-
-
-class TopicSource(str, enum.Enum):
-    CLASSIFIER = "classifier"
-    SPECIALIST = "specialist"
-
-
-class Direction(str, enum.Enum):
-    IN = "in"
-    OUT = "out"
-
-
-class OutboxKind(str, enum.Enum):
-    ROUTING = "routing"
-    ACKNOWLEDGEMENT = "acknowledgement"
-    REPLY = "reply"
-    REMINDER = "reminder"
-    WARNING = "warning"
-    DIGEST = "digest"
-    REVIEW = "review"
-    #: An automatic notice to a sender (a refusal, a quarantined message): counted by the mail-loop guard.
-    NOTICE = "notice"
-    #: The draft reply sent to a department's focal points for their agreement.
-    CLEARANCE = "clearance"
-    #: The one reminder asking a requester whether the reply was useful (off unless configured).
-    FEEDBACK = "feedback"
-
-
-class QAOrigin(str, enum.Enum):
-    SHIPPED = "shipped"
-    PROMOTED = "promoted"
-    WRITTEN = "written"
-
-
-class AccountRole(str, enum.Enum):
-    #: Acts on queries: reviews, corrects, replies, publishes.
-    SPECIALIST = "specialist"
-    #: Reads (an advisory-group member); confidential queries' identities stay hidden.
-    VIEWER = "viewer"
-
-
-class Account(Base):
-    """Someone who signs in to the console; the name is what the history records."""
-
-    __tablename__ = "account"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(80), unique=True)
-    role: Mapped[AccountRole] = mapped_column(_enum(AccountRole))
-    #: argon2id; never the password.
-    password_hash: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime]
-    #: Removed accounts are kept (the history names them) but can no longer sign in.
-    removed_at: Mapped[Optional[datetime]]
-
-
-class LoginAttempt(Base):
-    """One sign-in attempt, for slowing down password guessing."""
-
-    __tablename__ = "login_attempt"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_name: Mapped[str] = mapped_column(String(80), index=True)
-    source: Mapped[str] = mapped_column(String(64), default="")
-    at: Mapped[datetime] = mapped_column(index=True)
-    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+__all__ = [
+    # from kb.model_types
+    "NAMING", "OPEN_STATUSES", "AccountRole", "Base", "Channel", "Direction", "OutboxKind", "QAOrigin", "QueryStatus",
+    "RequesterType", "TopicSource", "UTCDateTime",
+    # from kb.state_models
+    "Account", "ChatSession", "LoginAttempt", "MailboxState", "ProcessedUpdate", "StoreFact",
+    # the tables defined here
+    "Attachment", "AuditEntry", "Clearance", "Consultation", "Draft", "Feedback", "FocalPointInput", "Message",
+    "OutboxMessage", "QA", "QAVersion", "Query", "QueryEvent", "QueryTopic", "RawEmail", "ReferenceCounter", "Reply",
+    "Requester",
+]
 
 
 class Requester(Base):
@@ -183,7 +74,7 @@ class Requester(Base):
     sector: Mapped[Optional[str]] = mapped_column(String(120))
     country: Mapped[Optional[str]] = mapped_column(String(2))  # ISO 3166-1 alpha-2
     region: Mapped[Optional[str]] = mapped_column(String(40))
-    requester_type: Mapped[Optional[RequesterType]] = mapped_column(_enum(RequesterType))
+    requester_type: Mapped[Optional[RequesterType]] = mapped_column(enum_column(RequesterType))
     created_at: Mapped[datetime]
     #: When the person's identity was erased (on request or under the retention rule); the anonymous facts
     #: the reports count (sector, country, region, type) stay.
@@ -198,7 +89,7 @@ class Query(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     requester_id: Mapped[int] = mapped_column(ForeignKey("requester.id"), index=True)
-    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     #: What identifies the submission at its source (Message-ID, Telegram update, sample id):
     #: the same submission twice is recognised and not stored again.
     source_key: Mapped[Optional[str]] = mapped_column(String(400), unique=True)
@@ -217,7 +108,7 @@ class Query(Base):
     country_source: Mapped[Optional[str]] = mapped_column(String(20))
     #: The organisation read from the signature or the sender's domain, for the specialist to confirm.
     suggested_organisation: Mapped[Optional[str]] = mapped_column(String(200))
-    status: Mapped[QueryStatus] = mapped_column(_enum(QueryStatus))  # indexed below, with the target date
+    status: Mapped[QueryStatus] = mapped_column(enum_column(QueryStatus))  # indexed below, with the target date
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_manual_triage: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The triage decision as the specialist saw it: topics, evidence, matches, reasons.
@@ -273,7 +164,7 @@ class QueryTopic(Base):
     query_id: Mapped[int] = mapped_column(ForeignKey("query.id"))
     topic_code: Mapped[str] = mapped_column(String(64), index=True)
     confidence: Mapped[Optional[float]] = mapped_column(Float)
-    source: Mapped[TopicSource] = mapped_column(_enum(TopicSource))
+    source: Mapped[TopicSource] = mapped_column(enum_column(TopicSource))
     #: None while unreviewed; True when the specialist kept it, False when removed.
     confirmed: Mapped[Optional[bool]] = mapped_column(Boolean)
 
@@ -351,8 +242,8 @@ class Message(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     query_id: Mapped[Optional[int]] = mapped_column(ForeignKey("query.id"), index=True)
-    direction: Mapped[Direction] = mapped_column(_enum(Direction))
-    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    direction: Mapped[Direction] = mapped_column(enum_column(Direction))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     at: Mapped[datetime]
     sender: Mapped[Optional[str]] = mapped_column(String(320))
     recipients: Mapped[list[Any]] = mapped_column(default=list)
@@ -374,8 +265,8 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Makes queueing idempotent: queueing the same thing twice keeps one row.
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[OutboxKind] = mapped_column(_enum(OutboxKind))  # indexed with the time: ix_outbox_kind_created
-    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    kind: Mapped[OutboxKind] = mapped_column(enum_column(OutboxKind))  # indexed with the time: ix_outbox_kind_created
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     query_id: Mapped[Optional[int]] = mapped_column(ForeignKey("query.id"))  # indexed with the kind and time
     consultation_id: Mapped[Optional[int]] = mapped_column(ForeignKey("consultation.id"))
     recipients: Mapped[list[Any]] = mapped_column(default=list)
@@ -450,7 +341,7 @@ class QA(Base):
     key: Mapped[str] = mapped_column(String(120), unique=True)
     topics: Mapped[list[Any]] = mapped_column(default=list)
     language: Mapped[str] = mapped_column(String(8))
-    origin: Mapped[QAOrigin] = mapped_column(_enum(QAOrigin))
+    origin: Mapped[QAOrigin] = mapped_column(enum_column(QAOrigin))
     source_query_id: Mapped[Optional[int]] = mapped_column(ForeignKey("query.id"))
     published: Mapped[bool] = mapped_column(Boolean, default=True)
     withdrawn_at: Mapped[Optional[datetime]]
@@ -529,39 +420,6 @@ class Attachment(Base):
     message: Mapped[Message] = relationship()
 
 
-class MailboxState(Base):
-    """How far the ingestion got in one IMAP mailbox (reset when UIDVALIDITY changes)."""
-
-    __tablename__ = "mailbox_state"
-
-    mailbox: Mapped[str] = mapped_column(String(200), primary_key=True)
-    uidvalidity: Mapped[int] = mapped_column(BigInteger)
-    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
-    updated_at: Mapped[datetime]
-
-
-class ChatSession(Base):
-    """Where a Telegram conversation stands, kept in the store so a restart resumes it."""
-
-    __tablename__ = "chat_session"
-
-    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    state: Mapped[str] = mapped_column(String(40), default="idle")
-    language: Mapped[str] = mapped_column(String(8), default="en")
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    updated_at: Mapped[datetime]
-
-
-class ProcessedUpdate(Base):
-    """A Telegram update already handled: the same update twice is handled once."""
-
-    __tablename__ = "processed_update"
-
-    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    chat_id: Mapped[Optional[int]] = mapped_column(BigInteger)
-    at: Mapped[datetime] = mapped_column(index=True)
-
-
 # Indexes on what is due: a chasing tick (kb.chasing) reaches the open work that has something due through
 # these, without reading the closed queries or the open ones with nothing due. They carry the columns the
 # tick filters and joins on, so that it reads them alone (index-only), not the tables.
@@ -592,18 +450,6 @@ Index("ix_feedback_received_at", Feedback.received_at)
 # The retention rule's daily look for closed queries past their period that still hold personal data.
 _NOT_ERASED = Query.erased_at.is_(None)
 Index("ix_query_closed_not_erased", Query.closed_at, postgresql_where=_NOT_ERASED, sqlite_where=_NOT_ERASED)
-
-
-class StoreFact(Base):
-    """A fact about the store itself, not about any query: its identity (which names the files derived
-    from it, such as the saved Q&A index), how many times the Q&A bank has changed, and which shipped bank
-    was last seeded."""
-
-    __tablename__ = "store_fact"
-
-    key: Mapped[str] = mapped_column(String(60), primary_key=True)
-    text_value: Mapped[Optional[str]] = mapped_column(String(200))
-    number: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class AuditEntry(Base):
