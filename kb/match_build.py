@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from array import array
 from itertools import accumulate
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -34,8 +34,9 @@ PENDING_TEXTS = 4096
 COUNTED_ENTRIES = 4096
 #: The most units one term may count in one entry (its count is kept in 16 bits).
 MAX_UNITS = 0xFFFF
-#: Pieces of answers whose term numbers are remembered, per language; then the memory starts afresh.
-REMEMBERED_PIECES = 50_000
+#: Pieces of text (between white space) whose stems, or term numbers, are remembered per language; then the
+#: memory starts afresh (``PieceMemo``).
+REMEMBERED_PIECES = 50_000  # about 11 MiB a language at most
 
 
 class TextBlobBuilder:
@@ -91,7 +92,7 @@ class IndexBuilder:
         # the term occurrences of the entries not counted yet: their numbers, and where each entry's end
         self._question_ids, self._answer_ids = array("i"), array("i")
         self._question_ends, self._answer_ends = array("q"), array("q")
-        self._piece_numbers: dict[str, _PieceNumbers] = {}  # per language
+        self._piece_numbers: dict[str, PieceMemo] = {}  # per language
         self._texts, self._stems = TextBlobBuilder(), TextBlobBuilder()
         self._languages: dict[str, int] = {}
         self._topic_groups: dict[tuple[str, ...], int] = {}
@@ -110,7 +111,10 @@ class IndexBuilder:
         self._question_ids.fromlist(_ids(self._terms, question_terms))
         numbers = self._piece_numbers.get(entry.language)
         if numbers is None:
-            numbers = self._piece_numbers[entry.language] = _PieceNumbers(piece_terms, self._terms)
+            # a piece -> the numbers of its terms as the bytes of an ``array("i")``: an answer is numbered by
+            # look-ups and one ``bytes.join``
+            numbers = self._piece_numbers[entry.language] = PieceMemo(
+                lambda piece: array("i", _ids(self._terms, piece_terms[piece])).tobytes())
         self._answer_ids.frombytes(b"".join(map(numbers.__getitem__, answer_pieces)))
         self._question_ends.append(len(self._question_ids))
         self._answer_ends.append(len(self._answer_ids))
@@ -202,20 +206,20 @@ class IndexBuilder:
         return Vocabulary.from_terms(terms), postings, store
 
 
-class _PieceNumbers(dict):
-    """A piece of an answer -> the numbers of its terms as the bytes of an ``array("i")``, worked out on first
-    sight: pieces repeat ("workers,"), so most of an answer is numbered by dictionary look-ups and one
-    ``bytes.join``, at C speed."""
+class PieceMemo(dict):
+    """A piece of text (between white space) -> what ``work_out`` makes of it, worked out on first sight and
+    remembered: pieces repeat far more than texts do ("workers,"), so most of a large bank is read by dictionary
+    look-ups at C speed. At ``REMEMBERED_PIECES`` the memory starts afresh."""
 
-    def __init__(self, piece_terms: Mapping[str, tuple[str, ...]], numbers: dict[str, int]) -> None:
+    def __init__(self, work_out: Callable[[str], object]) -> None:
         super().__init__()
-        self._piece_terms, self._numbers = piece_terms, numbers
+        self._work_out = work_out
 
-    def __missing__(self, piece: str) -> bytes:
+    def __missing__(self, piece: str):
         if len(self) >= REMEMBERED_PIECES:
             self.clear()
-        numbers = self[piece] = array("i", _ids(self._numbers, self._piece_terms[piece])).tobytes()
-        return numbers
+        value = self[piece] = self._work_out(piece)
+        return value
 
 
 def _ids(table: dict, keys: Sequence) -> list[int]:

@@ -35,7 +35,7 @@ from rapidfuzz import fuzz, process
 from classifier.text import elide, piece_words
 from kb.concepts import PREFIX, ConceptTable
 from kb.match_confidence import MatchConfidence, MatchFeatures
-from kb.match_build import IndexBuilder
+from kb.match_build import IndexBuilder, PieceMemo
 from kb.match_index import (
     EntryList,
     EntryStore,
@@ -63,8 +63,6 @@ SCAN_ALL, SCAN_ALL_UP_TO = 8, 20_000
 CDIST_FROM = 8
 #: Query terms whose id and idf are remembered (queries repeat their words); then the memory starts afresh.
 REMEMBERED_TERMS = 50_000
-#: Pieces of text (between white space) whose stems are remembered, per language; then the memory starts afresh.
-REMEMBERED_PIECES = 50_000  # about 11 MiB a language at most
 #: What is remembered of a term the bank has never seen: (id, idf, whether it ranks).
 _UNKNOWN = (-1, 0.0, False)
 #: A match resting on a single shared word ("salary") is a coincidence, not an answer.
@@ -102,7 +100,7 @@ class Analyser:
         self._stemmers = {code: snowballstemmer.stemmer(name) for code, name in STEMMERS.items()}
         # Stemming is the slow part of indexing a large bank, and words repeat: remember each one.
         self._memo: dict[str, dict[str, str]] = {code: {} for code in STEMMERS}
-        self._pieces: dict[str, _PieceStems] = {}
+        self._pieces: dict[str, PieceMemo] = {}
         self.concepts: ConceptTable | None = None
         if concepts:  # with a cache folder, the stemmed table is kept there for the next process
             self.concepts = ConceptTable.shipped(self.stems, cache_dir=cache_dir)
@@ -123,7 +121,8 @@ class Analyser:
         """A piece of text in ``language`` -> the stems of its content words (remembered)."""
         pieces = self._pieces.get(language)
         if pieces is None:
-            pieces = self._pieces[language] = _PieceStems(self._stem_words(language))
+            stem_words = self._stem_words(language)
+            pieces = self._pieces[language] = PieceMemo(lambda piece: stem_words(piece_words(piece)))
         return pieces
 
     def _stem_words(self, language: str):
@@ -155,20 +154,6 @@ class Analyser:
             probes = {lang: self.terms(self.stems(text, lang), lang) for lang, text in PROBES.items()}
             self._signature = hashlib.sha256(json.dumps([STEMMERS, table, probes]).encode()).hexdigest()
         return self._signature
-
-
-class _PieceStems(dict):
-    """A piece of text -> the stems of its content words, worked out on first sight."""
-
-    def __init__(self, stem_words) -> None:
-        super().__init__()
-        self._stem_words = stem_words
-
-    def __missing__(self, piece: str) -> tuple[str, ...]:
-        if len(self) >= REMEMBERED_PIECES:
-            self.clear()
-        stems = self[piece] = self._stem_words(piece_words(piece))
-        return stems
 
 
 class QAMatcher:

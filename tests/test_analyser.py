@@ -9,7 +9,7 @@ import pytest
 import snowballstemmer
 
 from classifier.text import _APOSTROPHE, content_words, elide, piece_words
-from kb import matching
+from kb import match_build
 from kb.matching import STEMMERS, Analyser
 
 HOSTILE = [
@@ -42,7 +42,7 @@ def test_elisions_are_cut_as_the_pattern_cuts_them(text):
 
 
 def test_the_analyser_stems_what_it_remembers_as_it_stems_afresh(monkeypatch):
-    monkeypatch.setattr(matching, "REMEMBERED_PIECES", 5)  # forgets and starts afresh many times
+    monkeypatch.setattr(match_build, "REMEMBERED_PIECES", 5)  # forgets and starts afresh many times
     analyser = Analyser()
     stemmers = {code: snowballstemmer.stemmer(name) for code, name in STEMMERS.items()}
     for text in HOSTILE * 3 + random_texts(50):
