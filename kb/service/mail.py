@@ -203,10 +203,9 @@ class InboundBatch:
                 with self.session.no_autoflush:
                     yield self.session
         except BaseException:
-            if len(self.fresh) > kept[0]:
-                del self.fresh[kept[0]:]
-                self.acknowledged = Counter(a for _, rows in self.fresh for a in rows.acknowledged_addresses())
-            del self.history[kept[1]:]
+            for _, rows in self.fresh[kept[0]:]:
+                self.acknowledged.subtract(rows.acknowledged_addresses())
+            del self.fresh[kept[0]:], self.history[kept[1]:]
             held.truncate(kept[3])
             history.release_since(self.session, kept[4])
             for raw, _, _ in self.outcomes[kept[2]:]:
