@@ -215,3 +215,22 @@ def test_only_the_receiving_servers_spam_verdict_counts():
     # a verdict of a server on the way, written below ours, is not the receiving server's
     assert parse_email(head + b"\r\nX-Spam-Flag: YES\r\n\r\n" + body).automatic is None
     assert parse_email(b"X-Spam-Flag: YES\r\n" + ours_says_no).automatic == "spam"
+
+
+@pytest.mark.parametrize("start_line", [
+    "A message that you sent could not be delivered to one or more of its recipients.",
+    "A MESSAGE THAT YOU SENT COULD NOT BE DELIVERED to one or more of its recipients.",
+    # a dotless i, which a pattern ignoring case takes for "i": the quick look for start lines must too
+    "A message that you sent could not be del\u0131vered to one or more of its recipients.",
+])
+def test_a_bounce_only_a_line_reading_detector_knows_is_a_bounce_however_its_start_line_is_cased(start_line):
+    bounce = ("From: Mail Robot <robot@mx.example>\r\nTo: helpdesk@example.org\r\nSubject: Re: your question\r\n"
+              "Message-ID: <b1@mx.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+              "Content-Transfer-Encoding: 8bit\r\n\r\n"
+              f"{start_line} This is a permanent error. The following address(es) failed:\r\n\r\n"
+              "  jane@acme.example\r\n    550 No such user\r\n").encode()
+
+    email = parse_email(bounce)
+
+    assert email.automatic == "bounce"
+    assert email.automatic_reason == "a bounce format known to GNU Mailman's detectors"
