@@ -91,16 +91,21 @@ def held_objects(session: Session) -> HeldObjects:
 
 
 def hold_new(session: Session, objects: list[Any]) -> None:
-    """Take the new (pending) objects among ``objects`` out of ``session``, to be written later with the others
-    held (``insert_held``), one statement per table. Their relationships stay as they are in memory, and
-    nothing of the session refers to them (a many-to-one relationship to them is set with
-    ``set_committed_value``, never through a backref), so no flush writes them. An object held already (added
-    again with an object referring to it) stays where it was held."""
+    """Hold the new objects among ``objects`` (never added to ``session``, or pending in it: then taken out) to be
+    written later with the others held (``insert_held``), one statement per table. Their relationships stay as
+    they are in memory, and nothing of the session refers to them (a many-to-one relationship to them is set
+    with ``set_committed_value``, never through a backref), so no flush writes them. An object held already
+    (added again with an object referring to it) stays where it was held."""
     held = held_objects(session)
     for obj in objects:
-        if inspect(obj).pending:
+        if obj in held:
+            continue
+        state = inspect(obj)
+        if state.pending:
             session.expunge(obj)
-            held.add(obj)
+        elif not state.transient:
+            continue  # stored already
+        held.add(obj)
 
 
 def is_held(session: Session, obj: Any) -> bool:

@@ -93,7 +93,7 @@ def check_submission(
 ) -> CheckedSubmission:
     """Validate a submission; raises a ``QueryRejectedError`` naming the problem."""
     text = (submission.text or "").strip()
-    if sum(ch.isalpha() for ch in text) < MIN_QUERY_LETTERS:
+    if sum(map(str.isalpha, text)) < MIN_QUERY_LETTERS:
         raise EmptyQueryError("The query is empty: please write your question.")
     if len(text) > MAX_QUERY_CHARS:
         raise QueryRejectedError(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from kb.letter_patterns import (
     ADDRESS,
@@ -110,6 +111,7 @@ def _frame_line() -> re.Pattern[str]:
     return _FRAME_LINE[0]
 
 
+@lru_cache(maxsize=16)  # a message is framed for its country and again for its signature: once
 def letter_frame(text: str) -> LetterFrame:
     """Split a letter into salutation, body, signature and quoted mail (see :class:`LetterFrame`).
 

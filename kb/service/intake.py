@@ -130,7 +130,6 @@ class IntakeUseCases(ServiceBase):
         # Not through the backref: nothing of the requester's (stored, perhaps) refers to the new query, which
         # a mail batch writes later (``kb.bulk.hold_new``).
         set_committed_value(query, "requester", requester)
-        session.add(query)
         fresh = FreshRows()
         history.hold(session, query, fresh.events)  # its history goes in with its other rows
         self.record_event(session, query, "received", f"by {sub.channel.value}, language {checked.language}", at=received)
@@ -143,7 +142,6 @@ class IntakeUseCases(ServiceBase):
         # Both sides set as loaded values: the backref's events and cascade cost more than the message's making.
         set_committed_value(inbound, "query", query)
         set_committed_value(query, "messages", [inbound])
-        session.add(inbound)
         self._record_decision(session, query, decision, now, hold=sub.hold_for_release, fresh=fresh)
         if sub.channel is Channel.EMAIL and requester.email and acknowledge:
             notice = acknowledgement(query.language, helpdesk=self.policy.name, reference=reference, target=target)
@@ -171,6 +169,7 @@ class IntakeUseCases(ServiceBase):
 
         batch = current_batch(self)
         if batch is None:
+            session.add_all([requester, query, message])
             insert_new(session, [requester, query, message])  # the query has its id
             FreshRows.write_histories(session, [(query, fresh)])
             FreshRows.write(session, [(query, fresh)])
@@ -287,8 +286,7 @@ class IntakeUseCases(ServiceBase):
             requester = session.scalar(select(Requester).where(Requester.telegram_chat_id == sub.telegram_chat_id))
         if requester is None:
             requester = Requester(email=sub.email.lower() if sub.email else None,
-                                  telegram_chat_id=sub.telegram_chat_id, created_at=now)
-            session.add(requester)
+                                  telegram_chat_id=sub.telegram_chat_id, created_at=now)  # written with the query
         # What the requester tells us now wins; what they leave out keeps its earlier value.
         for column, value in (("name", sub.name), ("organisation", sub.organisation), ("sector", sub.sector),
                               ("requester_type", checked.requester_type)):
