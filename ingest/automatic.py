@@ -252,6 +252,24 @@ def _may_have_start_line(msg: EmailMessage, starts: re.Pattern) -> bool:
         return True
 
 
+#: Detectors that read a message only when its From address is one mail system's (they parse the header
+#: first, each on its own), and what that address must hold, in lower case. A parse of an address only leaves
+#: characters out (quotes, comments, spaces, the display name), so the header, in lower case, holds those
+#: characters in that order whenever the parsed address passes; when it does not, the detector would find
+#: nothing, and is not asked.
+_FROM_NEEDED = {"Yahoo": "mailer-daemon@yahoo", "Yale": "mailer-daemon@yale.edu", "AOL": "@aol.com"}
+
+
+def _holds_in_order(text: str, letters: str) -> bool:
+    """Whether ``letters`` occur in ``text`` in that order, anything between them."""
+    at = 0
+    for letter in letters:
+        at = text.find(letter, at) + 1
+        if not at:
+            return False
+    return True
+
+
 def _detected(msg: EmailMessage) -> tuple[frozenset, frozenset]:
     """(temporary, permanent) failed addresses as flufl.bounce reads them; empty when no format matches."""
     detectors = _detectors()
@@ -266,7 +284,14 @@ def _detected(msg: EmailMessage) -> tuple[frozenset, frozenset]:
     if starts is not None and not _may_have_start_line(msg, starts):
         detectors = [d for d in detectors if d.__name__ not in scanners]
     with read_as_text(msg):  # they compare header text: a plain From needs no parse tree
+        try:
+            sender = msg.get("from", "").lower()
+        except Exception:  # noqa: BLE001 - then those that read it fail on their own, below
+            sender = None
         for detector in detectors:
+            needed = _FROM_NEEDED.get(detector.__name__)
+            if needed is not None and sender is not None and not _holds_in_order(sender, needed):
+                continue
             try:
                 temporary, permanent = detector().process(msg)
             except Exception:  # noqa: BLE001 - as above: one detector failing leaves the others
