@@ -51,3 +51,22 @@ def test_the_analyser_stems_what_it_remembers_as_it_stems_afresh(monkeypatch):
             if language in stemmers:
                 expected = stemmers[language].stemWords(expected)
             assert analyser.stems(text, language) == expected
+
+
+def test_the_stems_are_the_snowball_algorithms_own_whichever_implementation_runs():
+    """snowballstemmer hands its work to PyStemmer (C, a dependency, thirty times faster) when it is installed:
+    the stems must be the pure-Python algorithms' on every word the shipped texts hold, and on hostile ones."""
+    from importlib import import_module
+    from pathlib import Path
+
+    import Stemmer
+
+    assert isinstance(snowballstemmer.stemmer("english"), Stemmer.Stemmer), "PyStemmer missing: stemming is slow"
+    root = Path(__file__).resolve().parent.parent
+    texts = [p.read_text(encoding="utf-8") for folder in ("classifier/data", "kb/data")
+             for p in sorted((root / folder).iterdir()) if p.suffix in {".tsv", ".txt", ".toml", ".jsonl"}]
+    words = sorted({w for text in texts + HOSTILE + random_texts(300) for w in content_words(text)})
+    assert len(words) > 5_000
+    for name in STEMMERS.values():
+        pure = getattr(import_module(f"snowballstemmer.{name}_stemmer"), f"{name.capitalize()}Stemmer")()
+        assert snowballstemmer.stemmer(name).stemWords(words) == pure.stemWords(words), name
