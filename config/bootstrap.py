@@ -223,13 +223,17 @@ class Helpdesk:
         return application
 
     def settle(self) -> None:
-        """Ready a process that runs until stopped: load what triage needs (``load_triage``), then take
-        everything loaded so far out of the garbage collector's sight (``gc.freeze``). Python's full
-        collections otherwise walk the 200,000-odd objects of the imports and the models again and again:
-        in a mail batch that was a tenth of each message's time (``bench/ingest_bench.py``)."""
+        """Ready a process that runs until stopped: load what triage and reading mail need (``load_triage``,
+        ``load_readers``), then take everything loaded so far out of the garbage collector's sight
+        (``gc.freeze``). Python's full collections otherwise walk the 200,000-odd objects of the imports and the
+        models again and again: in a mail batch that was a tenth of each message's time (``bench/ingest_bench.py``).
+        """
         import gc
 
+        from ingest.parsing import load_readers
+
         self.service.load_triage()
+        load_readers()
         gc.collect()  # what is garbage now is freed, not frozen
         gc.freeze()
 

@@ -155,6 +155,13 @@ def _has_delivery_status(msg: EmailMessage) -> bool:
                for part in msg.walk())
 
 
+def load_detectors() -> None:
+    """Import the bounce detectors and build the patterns and pieces of text that stand before them."""
+    _detectors()
+    _line_scanners()
+    _start_words()
+
+
 @cache
 def _detectors():
     """GNU Mailman's bounce detectors, in its order, without LLNL's: that one takes any line holding

@@ -109,6 +109,15 @@ class _Quarantine(Exception):
         self.fixable = fixable
 
 
+def load_readers() -> None:
+    """Load now what reading mail loads at its first message (HTML to text, the bounce detectors and the
+    patterns built from them), for a process that runs until stopped."""
+    from ingest import automatic
+
+    html_to_text("<p>ready</p>")
+    automatic.load_detectors()
+
+
 def html_to_text(html: str) -> str:
     from inscriptis import get_text
 

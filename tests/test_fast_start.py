@@ -8,6 +8,9 @@ None of it may ever answer from a bank that has changed.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from contextlib import contextmanager
 
 from config.bootstrap import bootstrap
@@ -91,3 +94,43 @@ def test_every_change_to_the_bank_raises_its_revision(helpdesk):
         after = bank_revision(session)
         assert session.get(StoreFact, BANK_REVISION).number > counter
     assert after.store == before.store and after.key != before.key
+
+
+SETTLED_WORKER = """
+import json, sys
+from email.message import EmailMessage
+from pathlib import Path
+from config.bootstrap import bootstrap
+from config.settings import Settings
+from ingest.folders import DropFolderIngestor
+database_url, model, data_dir = sys.argv[1:]
+helpdesk = bootstrap(Settings(data_dir=Path(data_dir), database_url=database_url, model_path=Path(model)), seed=False)
+helpdesk.settle()
+loaded = set(sys.modules)
+m = EmailMessage()
+m["From"], m["To"], m["Subject"] = "Rosa Quispe <rosa@textiles.example>", "helpdesk@example.org", "Horas extra"
+m["Message-ID"] = "<settled-1@textiles.example>"
+m.set_content("Our supplier in Peru asks about overtime.")
+m.add_alternative("<p>¿Nuestro proveedor en <b>Perú</b> puede exigir horas extra a sus trabajadoras?</p>"
+                  "<p>Saludos,<br>Rosa Quispe<br>Textiles Andinos S.A.</p>", subtype="html")
+inbox = Path(data_dir) / "settled-inbox"
+inbox.mkdir()
+(inbox / "q.eml").write_bytes(bytes(m))
+report = DropFolderIngestor(inbox, helpdesk.service).run_once()
+helpdesk.close()
+print(json.dumps({"outcomes": dict(report.outcomes), "new": sorted(set(sys.modules) - loaded)}))
+"""
+
+
+def test_a_settled_worker_has_loaded_what_its_first_mail_needs(helpdesk, tmp_path):
+    """``helpdesk run`` and ``process-mail`` settle before the first message: its lease is not spent importing
+    the HTML reader, the bounce detectors or the tables of countries and organisations (nor does the garbage
+    collector keep walking them, loaded after the freeze)."""
+    settings = helpdesk.settings
+    run = subprocess.run([sys.executable, "-c", SETTLED_WORKER, settings.database_url, str(settings.model_path),
+                          str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["outcomes"] == {"query": 1}
+    ours_or_heavy = ("kb", "ingest", "classifier", "inscriptis", "lxml", "flufl", "pycountry", "sqlalchemy")
+    assert [m for m in result["new"] if m.split(".")[0] in ours_or_heavy] == []

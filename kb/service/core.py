@@ -114,11 +114,17 @@ class ServiceBase:
 
     def load_triage(self) -> None:
         """Load now what triaging a message needs, rather than at the first message: the topic model, the
-        language detector and the Q&A index (a process that runs until stopped calls this at its start)."""
+        language detector, the Q&A index, and the tables that find the country concerned and the requester's
+        organisation (a process that runs until stopped calls this at its start)."""
+        from kb.organisations import suggest_organisation
+        from kb.places import countries_concerned
+
         self.model
         self.detector.detect("Can we ask the helpdesk a question?")
         with self.unit_of_work() as session:
             self.matcher(session)
+        countries_concerned("Does overtime at our supplier in Viet Nam need consent?", self.countries)
+        suggest_organisation("Kind regards,\nA. Person\nExample Textiles Ltd", "a.person@example.com")
 
     def record_event(self, session: Session, query: Query, kind: str, detail: str, *, at: datetime,
                      actor: str = "system") -> None:
