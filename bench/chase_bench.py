@@ -67,7 +67,7 @@ COLUMNS = {
               "region", "country_source", "status", "confidential", "needs_manual_triage", "triage",
               "answered_at", "closed_at", "self_served"),
     "consultation": ("id", "query_id", "department_code", "reason", "requested_at", "due_date", "reminders_sent",
-                     "last_reminder_at", "escalated_at", "input_received_at"),
+                     "last_reminder_at", "escalated_at", "input_received_at", "query_open"),
     "clearance": ("id", "query_id", "consultation_id", "requested_at", "requested_by", "due_date", "draft_text",
                   "reminders_sent", "last_reminder_at", "answered_at", "verdict"),
     "outbox": ("id", "dedupe_key", "kind", "channel", "query_id", "consultation_id", "recipients", "subject",
@@ -208,7 +208,7 @@ class Seeder:
         reminders, escalated = self.chased_days(due, answered_on)
         cid = self.add("consultation", qid, department, "topic", received, due, len(reminders),
                        at_nine(reminders[-1]) if reminders else None, at_nine(escalated) if escalated else None,
-                       at_nine(answered_on) - timedelta(hours=2) if answered_on else None)
+                       at_nine(answered_on) - timedelta(hours=2) if answered_on else None, True)
         self.outbox(f"routing:{reference}:{department}", "routing", qid, cid, f"{department.lower()}@example.org",
                     received)
         for n, day in enumerate(reminders, 1):
@@ -228,7 +228,8 @@ class Seeder:
         reminders = 0 if answered else self.max_reminders if roll < 0.95 else rng.randint(0, self.max_reminders)
         last = at_nine(due + timedelta(days=1 + self.every * (reminders - 1))) if reminders else None
         escalated = at_nine(due + timedelta(days=1 + self.every * reminders)) if 0.85 <= roll < 0.95 else None
-        cid = self.add("consultation", qid, department, "topic", received, due, reminders, last, escalated, answered)
+        cid = self.add("consultation", qid, department, "topic", received, due, reminders, last, escalated, answered,
+                       False)
         self.outbox(f"routing:{reference}:{department}", "routing", qid, cid, f"{department.lower()}@example.org",
                     received)
         return cid, None

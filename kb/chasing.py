@@ -276,7 +276,8 @@ def due_work(session: Session, chase: ChasePolicy, today: date) -> CompoundSelec
     every = timedelta(days=chase.reminder_every_days)
     is_open = Query.status.in_(OPEN)
     inputs = (select(Consultation.query_id).join(Query, Query.id == Consultation.query_id)
-              .where(Consultation.input_received_at.is_(None), Consultation.escalated_at.is_(None), is_open,
+              .where(Consultation.input_received_at.is_(None), Consultation.escalated_at.is_(None),
+                     Consultation.query_open, is_open,
                      _chase_due(Consultation.reminders_sent, Consultation.due_date, Consultation.last_reminder_at,
                                 today, every),
                      ~exists().where(Clearance.consultation_id == Consultation.id)))

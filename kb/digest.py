@@ -33,7 +33,8 @@ def digest_sections(today: date) -> dict[str, Select]:
         .where(Query.status == QueryStatus.DRAFT_READY),
         "late_inputs": select(Consultation.query_id, Consultation.due_date, Consultation.query_id.label("by_query"),
                               Consultation.id).join(Query, Query.id == Consultation.query_id)
-        .where(is_open, Consultation.input_received_at.is_(None), Consultation.due_date < today),
+        .where(is_open, Consultation.input_received_at.is_(None), Consultation.query_open,
+               Consultation.due_date < today),
         "clearances": select(Clearance.query_id, Clearance.due_date, Clearance.query_id.label("by_query"), Clearance.id)
         .join(Query, Query.id == Clearance.query_id).where(is_open, Clearance.answered_at.is_(None)),
         "undelivered": select(OutboxMessage.query_id, OutboxMessage.query_id.label("by_query"), OutboxMessage.id)

@@ -19,17 +19,20 @@ to act again. A requester who writes again after the reply reopens the query.
 
 ``transition`` checks that a change is allowed, applies it with the
 timestamps that go with it, and records it in the query's history; nothing
-else assigns ``Query.status`` (a test reads the source to keep it so).
+else assigns ``Query.status`` (a test reads the source to keep it so). When a
+query opens or stops being open, its consultations are told
+(``Consultation.query_open``: the chasing tick reads only those of open queries).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from kb import history
-from kb.models import Query, QueryStatus
+from kb.models import OPEN_STATUSES, Consultation, Query, QueryStatus
 
 S = QueryStatus
 
@@ -78,5 +81,9 @@ def transition(session: Session, query: Query, target: QueryStatus, *, reason: s
     if target is S.REOPENED:
         query.closed_at = None
     query.needs_manual_triage = target is S.MANUAL_TRIAGE
+    if (current in OPEN_STATUSES) != (target in OPEN_STATUSES) and query.id is not None:
+        # the stored consultations, and those loaded in the session, follow; a query not stored yet has none
+        session.execute(update(Consultation).where(Consultation.query_id == query.id)
+                        .values(query_open=target in OPEN_STATUSES))
     history.record(session, query, at=at, kind="status", detail=f"{current.value} → {target.value}: {reason}",
                    actor=actor)

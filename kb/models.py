@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -191,6 +192,10 @@ class Consultation(Base):
     #: x@example.org bounced"): the department may never have received the query.
     bounced_at: Mapped[Optional[datetime]]
     bounce: Mapped[Optional[str]] = mapped_column(String(300))
+    #: Whether its query is open (new to reopened), set by ``kb.lifecycle.transition``, the one function that
+    #: changes a query's status: the chasing tick's indexes of awaited inputs leave out the consultations of
+    #: answered and closed queries, which may stay unanswered for ever.
+    query_open: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     query: Mapped[Query] = relationship(back_populates="consultations")
     inputs: Mapped[list["FocalPointInput"]] = relationship(back_populates="consultation")
@@ -423,14 +428,14 @@ class Attachment(Base):
 # Indexes on what is due: a chasing tick (kb.chasing) reaches the open work that has something due through
 # these, without reading the closed queries or the open ones with nothing due. They carry the columns the
 # tick filters and joins on, so that it reads them alone (index-only), not the tables.
-_AWAITED_INPUT = Consultation.input_received_at.is_(None) & Consultation.escalated_at.is_(None)
+_AWAITED_INPUT = Consultation.input_received_at.is_(None) & Consultation.escalated_at.is_(None) & Consultation.query_open
 _AWAITED_CLEARANCE = Clearance.answered_at.is_(None)
 Index("ix_query_status_target", Query.status, Query.target_reply_date, Query.id)
 Index("ix_consultation_awaited", Consultation.due_date, Consultation.query_id, Consultation.id,
       Consultation.reminders_sent, Consultation.last_reminder_at,
       postgresql_where=_AWAITED_INPUT, sqlite_where=_AWAITED_INPUT)
 # The digest's overdue inputs: every consultation without input of an open query (escalated ones too).
-_UNANSWERED_INPUT = Consultation.input_received_at.is_(None)
+_UNANSWERED_INPUT = Consultation.input_received_at.is_(None) & Consultation.query_open
 Index("ix_consultation_unanswered", Consultation.query_id, Consultation.due_date, Consultation.id,
       postgresql_where=_UNANSWERED_INPUT, sqlite_where=_UNANSWERED_INPUT)
 Index("ix_clearance_awaited", Clearance.due_date, postgresql_where=_AWAITED_CLEARANCE, sqlite_where=_AWAITED_CLEARANCE)

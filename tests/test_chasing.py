@@ -281,3 +281,31 @@ def test_day_by_day_a_tick_queues_what_every_open_query_calls_for(make_helpdesk,
                     OutboxMessage.dedupe_key == f"digest:{clock.now.date()}")) == morning, f"day {day}"
         seen |= set(expected.values())
     assert seen >= {"reminder", "escalation", "clearance reminder", "warning", "overdue", "holding", "digest"}
+
+
+def test_a_closed_querys_silent_departments_are_not_read_by_the_tick_until_the_query_reopens(helpdesk, clock):
+    """A department that never answered a query the specialist closed is not chased, nor read at every tick for
+    ever: the tick's index of awaited inputs holds only the consultations of open queries. When the requester
+    writes again and the query reopens, its consultations are chased again."""
+    service = helpdesk.service
+    ref = service.submit_query(QuerySubmission(
+        text="Can we deduct the cost of uniforms from the workers' wages?", channel=Channel.EMAIL,
+        email="rosa@coop.example")).reference
+
+    def consultations_of_an_open_query() -> set[bool]:
+        with service.unit_of_work() as s:
+            return set(s.scalars(select(Consultation.query_open).join(Query).where(Query.reference == ref)))
+
+    assert consultations_of_an_open_query() == {True}
+    service.close_query(ref, "answered by phone")
+    assert consultations_of_an_open_query() == {False}
+
+    clock.now += timedelta(days=30)  # every input long overdue
+    assert [a for a in service.chase_overdue_work() if a.reference == ref] == []
+
+    with service.unit_of_work() as s:
+        service.follow_up(s, s.scalar(select(Query).where(Query.reference == ref)), now=clock.now,
+                          text="One more question on the uniforms, please.", sender="rosa@coop.example",
+                          from_requester=True)
+    assert consultations_of_an_open_query() == {True}
+    assert {"reminder", "escalation"} & {a.kind for a in service.chase_overdue_work() if a.reference == ref}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -60,3 +63,52 @@ def test_large_values_are_compressed_with_lz4_where_postgresql_offers_it(databas
         engine.dispose()
     expected = {"query.triage", "query.text", "message.body", "raw_email.raw", "outbox.body", "attachment.data"}
     assert methods == ({column: "l" for column in expected} if offered else {})
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_a_stored_closed_query_leaves_its_consultations_out_of_the_ticks_indexes_after_the_upgrade(store, tmp_path):
+    """Migration 0018 on a store holding queries: the consultations of an answered or closed query are marked as
+    such, those of open queries are not, and the tick's index of awaited inputs is the one it can use."""
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import POSTGRES_ADMIN_URL
+
+    admin, name = None, f"helpdesk_m18_{os.getpid()}"
+    if store == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = admin.url.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    try:
+        migrate(engine, "0017")
+        with engine.begin() as c:
+            c.execute(text("INSERT INTO requester (id, name, created_at) VALUES (1, 'Rosa', '2026-01-05 09:00:00')"))
+            for qid, status in ((1, "awaiting_inputs"), (2, "closed"), (3, "answered"), (4, "reopened")):
+                c.execute(text(
+                    "INSERT INTO query (id, reference, requester_id, channel, text, language, received_at, "
+                    "target_reply_date, status, confidential, needs_manual_triage, triage, self_served) VALUES "
+                    f"({qid}, 'HD-2026-000{qid}', 1, 'email', 'Uniforms?', 'en', '2026-01-05 09:00:00', "
+                    f"'2026-01-19', '{status}', false, false, '{{}}', false)"))
+                c.execute(text(
+                    "INSERT INTO consultation (query_id, department_code, reason, requested_at, due_date, "
+                    f"reminders_sent) VALUES ({qid}, 'WORKCOND', 'topic wages', '2026-01-05 09:00:00', '2026-01-12', 0)"))
+        migrate(engine)
+        with engine.connect() as c:
+            flags = dict(c.execute(text("SELECT query_id, query_open FROM consultation ORDER BY query_id")).all())
+        assert {q: bool(f) for q, f in flags.items()} == {1: True, 2: False, 3: False, 4: True}
+        differences = []
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": False})
+            differences = [d for d in compare_metadata(context, Base.metadata)
+                           if "alembic_version" not in str(d)]
+        assert differences == []
+    finally:
+        engine.dispose()
+        if admin is not None:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()

@@ -72,7 +72,7 @@ COLUMNS: dict[str, dict[str, Holds]] = {
     "query_topic": dict(id=N, query_id=N, topic_code=N, confidence=N, source=N, confirmed=N),
     "consultation": dict(id=N, query_id=N, department_code=N, reason=N, requested_at=N, due_date=N,
                          reminders_sent=N, last_reminder_at=N, escalated_at=N, input_received_at=N, bounced_at=N,
-                         bounce=S),
+                         bounce=S, query_open=N),
     "focal_point_input": dict(id=N, consultation_id=N, from_address=S, text=M, received_at=N, message_id=N),
     "clearance": dict(id=N, query_id=N, consultation_id=N, requested_at=N, requested_by=S, due_date=N,
                       draft_text=M, reminders_sent=N, last_reminder_at=N, answered_at=N, verdict=N, comment=M,
