@@ -428,7 +428,8 @@ class Attachment(Base):
 # Indexes on what is due: a chasing tick (kb.chasing) reaches the open work that has something due through
 # these, without reading the closed queries or the open ones with nothing due. They carry the columns the
 # tick filters and joins on, so that it reads them alone (index-only), not the tables.
-_AWAITED_INPUT = Consultation.input_received_at.is_(None) & Consultation.escalated_at.is_(None) & Consultation.query_open
+_AWAITED_INPUT = (Consultation.input_received_at.is_(None) & Consultation.escalated_at.is_(None)
+                  & Consultation.query_open)
 _AWAITED_CLEARANCE = Clearance.answered_at.is_(None)
 Index("ix_query_status_target", Query.status, Query.target_reply_date, Query.id)
 Index("ix_consultation_awaited", Consultation.due_date, Consultation.query_id, Consultation.id,

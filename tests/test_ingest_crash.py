@@ -18,14 +18,12 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from bench.ingest_bench import realistic_mailbox
 from kb.db import make_engine, session_factory, unit_of_work
 from kb.inbound import PENDING
 from kb.models import OutboxKind, OutboxMessage, Query, RawEmail
-from tests.conftest import POSTGRES_ADMIN_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = 200
@@ -84,23 +82,6 @@ def wait_for_a_claimed_batch(url: str, timeout: float = 60) -> None:
         raise AssertionError("the ingesting process never claimed a batch")
     finally:
         engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, tmp_path):
-    """A store of its own: the killed processes leave rows the shared test database should not see."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'crash.db'}"
-        return
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"helpdesk_crash_{os.getpid()}"
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    yield admin.url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_kill_9_at_any_moment_then_restart_loses_and_doubles_nothing(dovecot, tmp_path, trained_model_path,
