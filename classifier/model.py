@@ -161,6 +161,7 @@ class TopicModel:
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.combine = np.asarray(combine, dtype=np.float64).reshape(len(FEATURES))
         self.bias = np.asarray(bias, dtype=np.float64)  # (n_topics,)
+        self._combine, self._bias = self.combine.tolist(), self.bias.tolist()  # as plain floats, for ``predict``
         self.trained_on = trained_on
 
     # ------------------------------------------------------------------ serving
@@ -228,6 +229,13 @@ class TopicModel:
         ids, values = self._vector(text)
         return values @ self.weights[ids] + self.intercept
 
+    def _message(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The message's weighted tf-idf vector (term ids, values), the weights' rows of those terms, and
+        each topic's decision value of the whole message (``whole`` in :meth:`_features`)."""
+        ids, values = self._weighted_vector((part.text, part.weight) for part in message_parts(text))
+        rows = self.weights[ids]
+        return ids, values, rows, values @ rows + self.intercept
+
     def _features(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per topic, the figures the calibration combines (see :data:`FEATURES`), and the
         message's weighted tf-idf vector (term ids, values) that explains them, with the weights' rows
@@ -244,19 +252,8 @@ class TopicModel:
 
         So one sentence is one part of the message's vector: it cannot outvote the rest.
         """
-        ids, values = self._weighted_vector((part.text, part.weight) for part in message_parts(text))
-        rows = self.weights[ids]
-        whole = values @ rows + self.intercept
-        if len(whole) > 1:
-            second, first = np.sort(whole)[-2:]
-            margin = whole - np.where(whole >= first, second, first)
-        else:
-            margin = np.zeros_like(whole)
-        return np.column_stack([whole, margin]), ids, values, rows
-
-    def _calibrated(self, figures: np.ndarray) -> np.ndarray:
-        """Each topic's confidence: ``sigmoid(figures @ combine + bias)``."""
-        return 1.0 / (1.0 + np.exp(-(figures @ self.combine + self.bias)))
+        ids, values, rows, whole = self._message(text)
+        return np.column_stack([whole, _margins(whole.tolist())]), ids, values, rows
 
     def predict(self, text: str, evidence: int = 4, explained: int = 5) -> list[TopicScore]:
         """Every topic with its calibrated confidence, most likely first; the first
@@ -266,12 +263,18 @@ class TopicModel:
         message are weighted by what they are (see :meth:`_features`), so a question counts more
         than a greeting or an aside, and one stray sentence cannot outvote the rest.
         """
-        figures, ids, values, rows = self._features(text)
-        probabilities = self._calibrated(figures)
-        order = (-probabilities).argsort(kind="stable")
-        words_of = self._evidence(values, ids, rows, order[:explained], evidence) if evidence and len(ids) else {}
-        return [TopicScore(self.topics[t], p, words_of.get(t, ()))
-                for t, p in zip(order.tolist(), probabilities[order].tolist())]
+        ids, values, rows, whole = self._message(text)
+        # A dozen topics: their calibration, ``sigmoid(figures @ combine + bias)``, in plain floats costs less
+        # than as arrays.
+        decided = whole.tolist()
+        on_whole, on_margin = self._combine
+        probabilities = [_sigmoid(w * on_whole + m * on_margin + b)
+                         for w, m, b in zip(decided, _margins(decided), self._bias)]
+        order = sorted(range(len(probabilities)), key=probabilities.__getitem__, reverse=True)  # stable
+        words_of = self._evidence(values, ids, rows, np.array(order[:explained], dtype=np.intp), evidence) \
+            if evidence and len(ids) else {}
+        topics = self.topics
+        return [TopicScore(topics[t], probabilities[t], words_of.get(t, ())) for t in order]
 
     def _evidence(self, values: np.ndarray, ids: np.ndarray, rows: np.ndarray, shown: np.ndarray,
                   wanted: int) -> dict[int, tuple[str, ...]]:
@@ -347,6 +350,18 @@ class TopicModel:
             if isinstance(exc, ModelFileError):
                 raise
             raise ModelFileError(f"{path}: cannot read the topic model ({exc})") from exc
+
+
+def _margins(decided: list[float]) -> list[float]:
+    """Each topic's decision value minus the best other topic's (the ``margin`` of :data:`FEATURES`)."""
+    if len(decided) < 2:
+        return [0.0] * len(decided)
+    second, first = sorted(decided)[-2:]
+    return [value - (second if value >= first else first) for value in decided]
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z > -700.0 else 0.0  # exp(700) is still a float
 
 
 # ---------------------------------------------------------------------- training

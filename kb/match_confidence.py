@@ -21,7 +21,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from importlib import resources
-from operator import attrgetter
+from operator import attrgetter, mul
 from pathlib import Path
 from typing import Sequence
 
@@ -68,7 +68,7 @@ class MatchConfidence:
     notes: str = ""
 
     def probability(self, features: MatchFeatures) -> float:
-        z = self.bias + sum(w * x for w, x in zip(self.weights, features.vector()))
+        z = self.bias + sum(map(mul, self.weights, features.vector()))
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
     def strength(self, probability: float) -> str:

@@ -266,8 +266,8 @@ class QAMatcher:
         groups = store.topics[candidates].tolist()
         overlap_of = {g: _overlap(wanted, store.topic_groups[g]) for g in set(groups)}
         code = store.languages.index(language) if language in store.languages else -1
-        rerank = _Rerank(np.minimum(scores[candidates], 1.0).tolist(), [overlap_of[g] for g in groups],
-                         (store.language[candidates] == code).tolist())
+        rerank = _Rerank(np.minimum(scores[candidates], 1.0), [overlap_of[g] for g in groups],
+                         store.language[candidates] == code)
         best, stem_texts = rerank.best(k + 1, " ".join(stems), store.stems, candidates,
                                        store.ids[candidates].tolist())
         singles = [t for t in query_weights if " " not in t and not t.startswith(PREFIX)]
@@ -375,10 +375,14 @@ class _Rerank:
     similarity, the others cannot change the result. Otherwise all the others are scored too.
     """
 
-    def __init__(self, lexical: list[float], overlap: list[float], same_language: list[bool]) -> None:
-        self.lexical, self._overlap, self._same = lexical, overlap, same_language
+    def __init__(self, lexical: np.ndarray, overlap: list[float], same_language: np.ndarray) -> None:
+        self.lexical, self._overlap, self._same = lexical.tolist(), overlap, same_language.tolist()
         self.fuzzy = [0.0] * len(lexical)
-        self.total = [self._score(i, 100.0) for i in range(len(lexical))]  # a bound, until computed
+        # a bound, until computed: ``_score`` with a perfect fuzzy similarity, the same operations on arrays
+        lexical_weight, fuzzy_weight, topics, language = _WEIGHTS
+        self._bounds = 100.0 * (lexical_weight * lexical + fuzzy_weight * 100.0 / 100.0
+                                + topics * np.asarray(overlap) + language * same_language)
+        self.total = self._bounds.tolist()
 
     def _score(self, i: int, fuzzy: float, weights=_WEIGHTS) -> float:
         lexical, fuzzy_weight, topics, language = weights
@@ -389,9 +393,8 @@ class _Rerank:
              qa_ids: list[int]) -> tuple[list[int], dict[int, str]]:
         """Positions of the best ``count`` candidates, one per Q&A (its best version), best first (equal
         scores: bank order), and the question stems of the candidates scored."""
-        total = self.total
-        bounds = list(total)
-        order = sorted(range(len(total)), key=lambda i: -bounds[i])
+        total, bounds = self.total, self._bounds.tolist()
+        order = (-self._bounds).argsort(kind="stable").tolist()
         texts: dict[int, str] = {}
         done, best = 0, []
         while done < len(order):
