@@ -153,6 +153,7 @@ class LanguageDetector:
         self._cache_dir = cache_dir
         self._identifier = None
         self._vocabulary: dict[str, str] | None = None
+        self._column_map: tuple | None = None
 
     def _model(self):
         if self._identifier is None:
@@ -186,15 +187,28 @@ class LanguageDetector:
         Restricting the probabilities to the helpdesk's languages and
         renormalising is what py3langid's ``set_languages`` computes.
         """
-        ranking = self._model().rank(text)
-        mine = {code: 0.0 for code in self.supported}
-        other = ("und", 0.0)
-        for code, p in ranking:
-            if code in mine:
-                mine[code] = float(p)
-            elif p > other[1]:
-                other = (code, float(p))
-        return mine, other
+        identifier = self._model()
+        probabilities = identifier._decide(text)  # per column of the model, as ``rank`` reads them, unsorted
+        mine_columns, other_codes, others = self._columns(identifier)
+        mine = {code: (float(probabilities[column]) if column >= 0 else 0.0) for code, column in mine_columns}
+        best = int(probabilities[others].argmax()) if len(others) else -1
+        other_p = float(probabilities[others[best]]) if best >= 0 else 0.0
+        return mine, ((other_codes[best], other_p) if other_p > 0.0 else ("und", 0.0))
+
+    def _columns(self, identifier) -> tuple[list[tuple[str, int]], list[str], Sequence[int]]:
+        """Where the model's probabilities are read: each helpdesk language's column (-1: the model lacks it),
+        and the other languages' codes and columns (the first column of a language the model lists twice holds
+        its probability, as in ``rank``)."""
+        if self._column_map is None or self._column_map[0] is not identifier:
+            import numpy as np
+
+            first: dict[str, int] = {}
+            for column, code in enumerate(identifier.nb_classes):
+                first.setdefault(code, column)
+            other_codes = [code for code in first if code not in self.supported]
+            self._column_map = (identifier, [(code, first.get(code, -1)) for code in self.supported], other_codes,
+                                np.array([first[code] for code in other_codes], dtype=np.intp))
+        return self._column_map[1:]
 
     def vote(self, words: Sequence[str]) -> str | None:
         """The helpdesk language most of the telling words belong to, if one clearly leads."""
@@ -214,6 +228,8 @@ class LanguageDetector:
     def foreign_script(self, text: str) -> str | None:
         """The script most of ``text``'s letters are in, when none of the helpdesk's languages uses it."""
         own = {SCRIPTS.get(code, "LATIN") for code in self.supported}
+        if "LATIN" in own and text.isascii():  # every letter Latin (most mail): nothing to count
+            return None
         counts: dict[str, int] = {}
         for ch, times in Counter(text).items():  # each distinct character once, in order of first appearance
             if ch.isalpha():
