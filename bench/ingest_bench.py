@@ -20,10 +20,12 @@ Windows-1252, some replies), then prints:
 - on PostgreSQL, store first and decide second measured apart, on a mailbox of
   4,000 such messages: messages stored per second by the fetcher alone, then
   processed per second by one and by two worker processes (``helpdesk
-  process-mail``) sharing the stored messages, interleaved (1 2 1 2) like
-  the comparison with django-helpdesk, and the ratio of the medians: the
-  machine's speed moves by a quarter within minutes, so one run of each
-  said more about the minute than about the workers.
+  process-mail``) sharing the stored messages. Each round runs one worker, two,
+  two and one, and its ratio is that of the two runs of two to the two of one;
+  the figure is the median of the rounds' ratios. The machine's speed moves by
+  a quarter within minutes, so one run of each said more about the minute than
+  about the workers, and a fixed order (1 2 1 2) let a steady drift favour the
+  one that runs first.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def raw_fetch_rate(dovecot: Dovecot, parse: bool) -> float:
 
 
 WORKER = """
-import sys, time
+import os, sys, time
 from pathlib import Path
 from config.bootstrap import bootstrap
 from config.settings import Settings
@@ -118,6 +120,7 @@ from ingest.imap import process_stored
 helpdesk = bootstrap(Settings(data_dir=Path(sys.argv[2]), database_url=sys.argv[1]), seed=False)
 helpdesk.settle()  # as helpdesk process-mail does: the models and the Q&A index loaded before the start signal
 go = Path(sys.argv[3])
+(go.parent / f"{go.name}-ready-{os.getpid()}").touch()
 while not go.exists():
     time.sleep(0.01)
 report = process_stored(helpdesk.service, helpdesk.mail_limits())
@@ -159,10 +162,17 @@ def fetch_then_workers(database_url: str, data_dir: Path, workers: int) -> tuple
     helpdesk.close()
     go = data_dir / f"go-{workers}"
     go.unlink(missing_ok=True)
+    for ready in data_dir.glob(f"{go.name}-ready-*"):
+        ready.unlink()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     procs = [subprocess.Popen([sys.executable, "-c", WORKER, database_url, str(data_dir), str(go)], env=env,
                               stdout=subprocess.PIPE, text=True) for _ in range(workers)]
-    time.sleep(8)  # let every worker import and load the model before the start signal
+    waited = time.monotonic()  # every worker has imported and loaded the models before the start signal
+    while len(list(data_dir.glob(f"{go.name}-ready-*"))) < workers:
+        if time.monotonic() - waited > 120 or any(p.poll() is not None for p in procs):
+            raise RuntimeError("a worker process did not get ready")
+        time.sleep(0.05)
+    time.sleep(1)  # and the store has written out the fetcher's rows
     start = time.perf_counter()
     go.touch()
     handled = sum(int(p.communicate()[0].strip() or 0) for p in procs)
@@ -239,6 +249,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="email ingestion end to end, beside django-helpdesk")
     parser.add_argument("--rounds", type=int, default=2,
                         help="interleaved runs of ours and django-helpdesk's, and of one worker and two")
+    parser.add_argument("--workers-only", action="store_true", help="measure only one worker against two")
     args = parser.parse_args()
     messages = realistic_mailbox(MESSAGES)
     dovecot = Dovecot()
@@ -249,8 +260,9 @@ def main() -> None:
         print(f"raw IMAP fetch (BODY.PEEK[], batches of 200): {raw_fetch_rate(dovecot, False):8,.0f} msg/s")
         print(f"fetch + parse (no store):                      {raw_fetch_rate(dovecot, True):8,.0f} msg/s")
         with tempfile.TemporaryDirectory() as tmp:
-            peer = django_helpdesk(Path(tmp))
-            side_by_side(dovecot, messages, Path(tmp), args.rounds, peer)
+            peer = None if args.workers_only else django_helpdesk(Path(tmp))
+            if not args.workers_only:
+                side_by_side(dovecot, messages, Path(tmp), args.rounds, peer)
             server = postgres_server()
             if peer is not None:
                 from bench.django_helpdesk_peer import PeerUnavailable
@@ -260,25 +272,31 @@ def main() -> None:
                 except PeerUnavailable as exc:
                     print(f"django-helpdesk on PostgreSQL: not measured ({exc})")
                     peer = None
-            side_by_side(dovecot, messages, Path(tmp), args.rounds, peer, postgres=server)
+            if not args.workers_only:
+                side_by_side(dovecot, messages, Path(tmp), args.rounds, peer, postgres=server)
             worker_mailbox = realistic_mailbox(WORKER_MESSAGES)
-            print(f"PostgreSQL, store first and decide second: {WORKER_MESSAGES} messages, one worker and two "
-                  f"interleaved ({args.rounds} rounds of each)")
+            print(f"PostgreSQL, store first and decide second: {WORKER_MESSAGES} messages; {args.rounds} rounds, "
+                  f"each of one worker, two, two and one (the order cancels a steady drift of the machine's speed)")
             rates: dict[int, list[float]] = {1: [], 2: []}
-            fetch_rates = []
+            fetch_rates, ratios = [], []
             for round_ in range(args.rounds):
-                for workers in (1, 2):
+                mine: dict[int, list[float]] = {1: [], 2: []}
+                for workers in (1, 2, 2, 1):
                     fill(dovecot, worker_mailbox)
                     url = fresh_postgres(f"helpdesk_bench_{workers}")
                     fetch_rate, rate, handled = fetch_then_workers(url, Path(tmp), workers)
                     fetch_rates.append(fetch_rate)
-                    rates[workers].append(rate)
+                    mine[workers].append(rate)
                     print(f"  round {round_ + 1}: {workers} worker process(es) {rate:8,.0f} msg/s ({handled} done)")
+                ratios.append(sum(mine[2]) / sum(mine[1]))
+                rates[1] += mine[1]
+                rates[2] += mine[2]
+                print(f"  round {round_ + 1}: two workers {ratios[-1]:.2f}x one")
             one, two = statistics.median(rates[1]), statistics.median(rates[2])
             print(f"PostgreSQL, fetcher alone (stored):            {statistics.median(fetch_rates):8,.0f} msg/s")
-            print(f"PostgreSQL, processing by 1 worker process:    {one:8,.0f} msg/s (median of {args.rounds})")
-            print(f"PostgreSQL, processing by 2 worker processes:  {two:8,.0f} msg/s (median of {args.rounds}, "
-                  f"{two / one:.2f}x one worker)")
+            print(f"PostgreSQL, processing by 1 worker process:    {one:8,.0f} msg/s (median of {len(rates[1])})")
+            print(f"PostgreSQL, processing by 2 worker processes:  {two:8,.0f} msg/s (median of {len(rates[2])}); "
+                  f"two workers {statistics.median(ratios):.2f}x one (median of the {args.rounds} rounds' ratios)")
             drop_postgres("helpdesk_bench_1", "helpdesk_bench_2")
             if peer is not None:
                 peer.drop_postgres(server)
