@@ -136,6 +136,23 @@ def test_no_question_of_the_shipped_examples_is_refused_as_foreign(detector):
     assert len(wrong) <= 3, wrong
 
 
+def test_the_probabilities_read_from_the_model_are_those_of_its_own_ranking(detector):
+    """The detector reads its languages' and the best other language's probabilities straight from the model's
+    columns; py3langid's public ``rank`` (every language, sorted) must give the same, on every sample and on
+    texts with nothing to read."""
+    identifier = detector._model()
+    for text in [text for _, text in samples()] + ["", "12345", "¿?", "労働時間", "Привет", "ok ok ok"]:
+        ranking = identifier.rank(text)
+        mine = {code: 0.0 for code in detector.supported}
+        other = ("und", 0.0)
+        for code, p in ranking:
+            if code in mine:
+                mine[code] = float(p)
+            elif p > other[1]:
+                other = (code, float(p))
+        assert detector.scores(text) == (mine, other), text
+
+
 # ---------------------------------------------------------------- cost
 def test_nothing_is_loaded_at_import_or_construction():
     code = ("import sys, classifier, classifier.language as l; d = l.LanguageDetector(); "
