@@ -54,6 +54,24 @@ def test_saved_model_predicts_exactly_as_the_trained_one(trained_model_path, tmp
     assert model.predict(text)[0].code == "forced_labour"
 
 
+def test_served_confidences_calibrate_the_very_figures_calibration_was_fitted_on(trained_model_path):
+    """Serving computes a message's calibration in plain floats; training fits it on ``_features``' arrays:
+    both must be the one rule (a confidence may differ in its last bits), most likely first."""
+    model = TopicModel.load(trained_model_path)
+    texts = ["Is mandatory overtime allowed at night in our factory?",
+             "Hello,\n\nWe source cocoa in Ghana. Can children help on family farms after school?\n\nThanks,\nAna",
+             "¿Podemos despedir a una trabajadora embarazada?", "Bonjour", "", "zzz qqq"]
+    for text in texts:
+        figures = model._features(text)[0]
+        expected = 1.0 / (1.0 + np.exp(-(figures @ model.combine + model.bias)))
+        scores = model.predict(text)
+        served = {s.code: s.confidence for s in scores}
+        assert sorted(served) == sorted(model.topics), text
+        assert np.allclose([served[code] for code in model.topics], expected, rtol=1e-12, atol=0.0), text
+        confidences = [s.confidence for s in scores]  # most likely first
+        assert confidences == sorted(confidences, reverse=True), text
+
+
 def test_confidences_are_probabilities_and_explained_by_words(trained_model_path):
     scores = TopicModel.load(trained_model_path).predict("Is mandatory overtime allowed at night in our factory?")
     assert all(0.0 <= s.confidence <= 1.0 for s in scores)
