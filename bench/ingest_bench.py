@@ -248,7 +248,7 @@ def postgres_server() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description="email ingestion end to end, beside django-helpdesk")
     parser.add_argument("--rounds", type=int, default=2,
-                        help="interleaved runs of ours and django-helpdesk's, and of one worker and two")
+                        help="rounds: ours and django-helpdesk's interleaved; the workers one, two, two and one")
     parser.add_argument("--workers-only", action="store_true", help="measure only one worker against two")
     args = parser.parse_args()
     messages = realistic_mailbox(MESSAGES)
